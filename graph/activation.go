@@ -1,0 +1,81 @@
+package graph
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// Relu is max(x, 0) elementwise (https://onnx.ai/onnx/operators/onnx__Relu.html).
+type Relu struct{}
+
+func (*Relu) Type() string { return "Relu" }
+
+func (*Relu) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
+	if err := needInputs(in, 1, 1); err != nil {
+		return nil, err
+	}
+	return [][]int{in[0]}, nil
+}
+
+func (*Relu) Forward(b *Builder, n *Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Rectify(x))
+}
+
+// Softmax normalizes exp(x) along Axis (https://onnx.ai/onnx/operators/onnx__Softmax.html,
+// opset 13 semantics: one axis, default -1). Log selects LogSoftmax.
+//
+// Gorgonia pitfall (gorgonia issue #569): Log(SoftMax(x)) is rewritten into a
+// log-softmax node whose hash ignores the log, so it merges with a plain SoftMax of
+// the same input. Always pass the axis explicitly, as here; TestSoftmaxBesideLogSoftmax
+// guards it.
+type Softmax struct {
+	Axis int
+	Log  bool
+}
+
+func (s *Softmax) Type() string {
+	if s.Log {
+		return "LogSoftmax"
+	}
+	return "Softmax"
+}
+
+func (s *Softmax) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
+	if err := needInputs(in, 1, 1); err != nil {
+		return nil, err
+	}
+	if _, err := normAxis(s.Axis, len(in[0])); err != nil {
+		return nil, err
+	}
+	return [][]int{in[0]}, nil
+}
+
+func (s *Softmax) Forward(b *Builder, n *Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := normAxis(s.Axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	if s.Log {
+		return one(G.LogSoftMax(x, axis))
+	}
+	return one(G.SoftMax(x, axis))
+}
+
+func normAxis(axis, rank int) (int, error) {
+	if axis < -rank || axis >= rank {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	return axis, nil
+}

@@ -1,0 +1,149 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Runner evaluates a Model's outputs in inference mode on float32 inputs of any
+// batch size, splitting into chunks of at most MaxBatch and keeping one compiled
+// graph per chunk size. It is not safe for concurrent use.
+type Runner struct {
+	Model    *Model
+	MaxBatch int // 0 means 256
+	want     []string
+	graphs   map[int]*compiled
+}
+
+type compiled struct {
+	b  *Builder
+	vm G.VM
+}
+
+// NewRunner prepares to compute the named values (nil means the model outputs).
+func NewRunner(m *Model, want ...string) *Runner {
+	if len(want) == 0 {
+		for _, o := range m.Outputs {
+			want = append(want, o.Name)
+		}
+	}
+	return &Runner{Model: m, want: want, graphs: map[int]*compiled{}}
+}
+
+// Close releases the compiled graphs.
+func (r *Runner) Close() {
+	for _, c := range r.graphs {
+		c.vm.Close()
+	}
+	r.graphs = map[int]*compiled{}
+}
+
+// Reset drops compiled graphs so that changed parameters or statistics are read
+// again (float32 parameters are shared, but batch-norm statistics are copied).
+func (r *Runner) Reset() { r.Close() }
+
+// Result holds one output for the whole batch: Float data or Int64 data, with
+// the batch as first dim of Shape.
+type Result struct {
+	Name  string
+	Shape []int
+	Float []float32
+	Int64 []int64
+}
+
+// Run evaluates the model on n examples. inputs holds, per model input in order,
+// n*size(example) float32 values (a single image input for our classifiers).
+func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
+	m := r.Model
+	if len(inputs) != len(m.Inputs) {
+		return nil, fmt.Errorf("graph: model has %d inputs, got %d", len(m.Inputs), len(inputs))
+	}
+	per := make([]int, len(inputs))
+	for i, in := range m.Inputs {
+		if len(in.Shape) == 0 || in.Shape[0] != Batch {
+			return nil, fmt.Errorf("graph: input %q has no batch dimension", in.Name)
+		}
+		per[i] = prodDims(in.Shape[1:])
+		if per[i] < 0 || len(inputs[i]) != n*per[i] {
+			return nil, fmt.Errorf("graph: input %q: got %d values, want %d examples x %d", in.Name, len(inputs[i]), n, per[i])
+		}
+	}
+	maxB := r.MaxBatch
+	if maxB <= 0 {
+		maxB = 256
+	}
+	results := make([]Result, len(r.want))
+	for lo := 0; lo < n; lo += maxB {
+		hi := min(n, lo+maxB)
+		c, err := r.graph(hi - lo)
+		if err != nil {
+			return nil, err
+		}
+		for i, in := range m.Inputs {
+			shape := slices.Clone(in.Shape)
+			shape[0] = hi - lo
+			t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(slices.Clone(inputs[i][lo*per[i]:hi*per[i]])))
+			if node := c.b.Value(in.Name); node != nil {
+				if err := G.Let(node, t); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := c.vm.RunAll(); err != nil {
+			c.vm.Reset()
+			return nil, fmt.Errorf("graph: run: %w", err)
+		}
+		for i, w := range r.want {
+			v := c.b.Value(w).Value()
+			res := &results[i]
+			res.Name = w
+			if res.Shape == nil {
+				res.Shape = append([]int{n}, v.Shape()[1:]...)
+			}
+			switch d := v.Data().(type) {
+			case []float32:
+				res.Float = append(res.Float, d...)
+			case []int64:
+				res.Int64 = append(res.Int64, d...)
+			case int64:
+				res.Int64 = append(res.Int64, d)
+			default:
+				return nil, fmt.Errorf("graph: output %q has unsupported type %T", w, d)
+			}
+		}
+		c.vm.Reset()
+	}
+	return results, nil
+}
+
+func (r *Runner) graph(batch int) (*compiled, error) {
+	if c := r.graphs[batch]; c != nil {
+		return c, nil
+	}
+	b, err := Build(r.Model, batch, r.want, Options{Mode: Infer})
+	if err != nil {
+		return nil, err
+	}
+	vm, err := b.Machine()
+	if err != nil {
+		return nil, err
+	}
+	c := &compiled{b: b, vm: vm}
+	r.graphs[batch] = c
+	return c, nil
+}
+
+// Classify runs a classifier built by New (or imported with the same outputs) and
+// returns probabilities (n,K) and labels (n).
+func Classify(m *Model, images []float32, n int) (probs []float32, labels []int64, err error) {
+	r := NewRunner(m, ProbsOutput, LabelOutput)
+	defer r.Close()
+	res, err := r.Run(n, images)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res[0].Float, res[1].Int64, nil
+}
