@@ -373,7 +373,9 @@ func WriteFolder(s *Set, dir string) error {
 		wg.Go(func() {
 			img := image.NewGray(image.Rect(0, 0, Width, Height))
 			var buf bytes.Buffer
-			enc := png.Encoder{CompressionLevel: png.BestSpeed}
+			// One encoder buffer per worker: without it each Encode
+			// allocates a fresh zlib writer (~1 MB), which dominated.
+			enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: new(onePool)}
 			for i := range next {
 				for p, v := range s.Image(i) {
 					img.Pix[p] = toByte(v)
@@ -413,20 +415,25 @@ func WriteFolder(s *Set, dir string) error {
 	return nil
 }
 
-// writeAtomic writes data to a temporary file next to name and renames it
-// into place.
+// onePool is a png.EncoderBufferPool for one goroutine.
+type onePool struct{ b *png.EncoderBuffer }
+
+func (p *onePool) Get() *png.EncoderBuffer  { return p.b }
+func (p *onePool) Put(b *png.EncoderBuffer) { p.b = b }
+
+// writeAtomic writes data to a temporary file next to name (".name.tmp")
+// and renames it into place. The temporary name is fixed rather than
+// random: os.CreateTemp plus the chmod it needs cost 5x the time on
+// 10,000 small files, and WriteFolder never writes one name twice at once.
 func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
 	}
 	if err == nil {
 		err = os.Rename(tmp, name)

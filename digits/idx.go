@@ -94,6 +94,18 @@ func ReadIDXHeader(r io.Reader) (IDXHeader, error) {
 	return h, nil
 }
 
+// inStream names the stream (images or labels) an error came from, keeping
+// its type.
+func inStream(name string, err error) error {
+	switch e := err.(type) {
+	case FormatError:
+		return FormatError(name + ": " + string(e))
+	case UnsupportedError:
+		return UnsupportedError(name + ": " + string(e))
+	}
+	return fmt.Errorf("digits: %s: %w", name, err)
+}
+
 // readErr maps a short read to a "truncated" FormatError.
 func readErr(err error, what string) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
@@ -103,9 +115,8 @@ func readErr(err error, what string) error {
 }
 
 // chunkImages is how many images ReadIDX reads per step. The body is read
-// and converted in chunks, so a header that promises more images than the
-// stream holds fails after reading what is there instead of allocating for
-// the promise.
+// in chunks, so a header that promises more images than the stream holds
+// fails after reading what is there instead of allocating for the promise.
 const chunkImages = 4096
 
 // ReadIDX decodes an MNIST-style pair of IDX streams: images (unsigned
@@ -120,7 +131,7 @@ const chunkImages = 4096
 func ReadIDX(images, labels io.Reader) (*Set, error) {
 	ih, err := ReadIDXHeader(images)
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, inStream("images", err)
 	}
 	if len(ih.Dims) != 3 {
 		return nil, FormatError(fmt.Sprintf("images: IDX rank %d, want 3 (N x 28 x 28)", len(ih.Dims)))
@@ -130,7 +141,7 @@ func ReadIDX(images, labels io.Reader) (*Set, error) {
 	}
 	lh, err := ReadIDXHeader(labels)
 	if err != nil {
-		return nil, fmt.Errorf("labels: %w", err)
+		return nil, inStream("labels", err)
 	}
 	if len(lh.Dims) != 1 {
 		return nil, FormatError(fmt.Sprintf("labels: IDX rank %d, want 1", len(lh.Dims)))
@@ -152,7 +163,7 @@ func ReadIDX(images, labels io.Reader) (*Set, error) {
 	for len(s.Labels) < n {
 		b := lbuf[:min(n-len(s.Labels), chunkImages)]
 		if _, err := io.ReadFull(labels, b); err != nil {
-			return nil, fmt.Errorf("labels: %w", readErr(err, fmt.Sprintf("label body (%d of %d labels)", len(s.Labels), n)))
+			return nil, inStream("labels", readErr(err, fmt.Sprintf("label body (%d of %d labels)", len(s.Labels), n)))
 		}
 		for j, l := range b {
 			if int(l) >= len(classes) {
@@ -162,18 +173,26 @@ func ReadIDX(images, labels io.Reader) (*Set, error) {
 		s.Labels = append(s.Labels, b...)
 	}
 
-	s.Images = make([]float32, 0, min(n, chunkImages)*pixels)
-	ibuf := make([]byte, min(n, chunkImages)*pixels)
+	// Read the body as bytes in chunks first, so a short stream fails after
+	// allocating about what it held; then convert into one exact slice.
+	var chunks [][]byte
 	for done := 0; done < n; {
 		k := min(n-done, chunkImages)
-		b := ibuf[:k*pixels]
+		b := make([]byte, k*pixels)
 		if _, err := io.ReadFull(images, b); err != nil {
-			return nil, fmt.Errorf("images: %w", readErr(err, fmt.Sprintf("image body (%d of %d images)", done, n)))
+			return nil, inStream("images", readErr(err, fmt.Sprintf("image body (%d of %d images)", done, n)))
 		}
-		for _, v := range b {
-			s.Images = append(s.Images, float32(v)/255)
-		}
+		chunks = append(chunks, b)
 		done += k
+	}
+	s.Images = make([]float32, n*pixels)
+	off := 0
+	for _, b := range chunks {
+		dst := s.Images[off : off+len(b)]
+		for j, v := range b {
+			dst[j] = byteToPixel[v]
+		}
+		off += len(b)
 	}
 	return s, nil
 }
@@ -208,6 +227,14 @@ func WriteIDX(images, labels io.Writer, s *Set) error {
 	}
 	return nil
 }
+
+// byteToPixel maps 0..255 to [0,1].
+var byteToPixel = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return t
+}()
 
 // toByte maps a pixel in [0,1] to 0..255, rounding to nearest.
 func toByte(v float32) byte {
@@ -256,7 +283,7 @@ func ReadMNIST(dir string, split string) (*Set, error) {
 	defer lc.Close()
 	s, err := ReadIDX(ir, lr)
 	if err != nil {
-		return nil, fmt.Errorf("digits: MNIST %s in %s: %w", split, dir, err)
+		return nil, fmt.Errorf("%w (MNIST %s in %s)", err, split, dir)
 	}
 	return s, nil
 }

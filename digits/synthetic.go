@@ -252,6 +252,7 @@ func (r *renderer) render(dst []float32, d int, seed int64, i int) float32 {
 	var minX, minY, maxX, maxY float32
 	var g *glyph
 	var sk []stroke
+	width := r.uniform(1.5, 3.6) * (0.75 + 0.25*height/18) // pen width, px
 	if useFont {
 		faces := glyphs[d]
 		g = &faces[rng.IntN(len(faces))]
@@ -286,7 +287,12 @@ func (r *renderer) render(dst []float32, d int, seed int64, i int) float32 {
 		q := m.apply(pt{(c.x - cx) * unit, (c.y - cy) * unit})
 		bx0, by0, bx1, by1 = min(bx0, q.x), min(by0, q.y), max(bx1, q.x), max(by1, q.y)
 	}
-	const room = 25
+	// Room for the design box: the pen (or a thickened glyph outline),
+	// jitter and warp reach past it, so keep a margin of about a pen width.
+	room := float32(24)
+	if !useFont {
+		room = 25 - width
+	}
 	if ext := max(bx1-bx0, by1-by0); ext > room {
 		k := room / ext
 		m.a, m.b, m.d, m.e = m.a*k, m.b*k, m.d*k, m.e*k
@@ -306,7 +312,7 @@ func (r *renderer) render(dst []float32, d int, seed int64, i int) float32 {
 	if useFont {
 		r.drawGlyph(g, toImage, height)
 	} else {
-		r.drawStrokes(sk, toImage, height)
+		r.drawStrokes(sk, toImage, width)
 	}
 	r.finish(dst)
 	return angle
@@ -408,9 +414,8 @@ func morph(pix, tmp []uint8, n, rad int, grow bool) {
 // control point is jittered, each stroke smoothed, and every pixel takes the
 // maximum coverage over all pen segments (analytic antialiasing: coverage
 // falls from 1 to 0 across the last pixel of the pen's edge).
-func (r *renderer) drawStrokes(sk []stroke, toImage func(pt) pt, height float32) {
+func (r *renderer) drawStrokes(sk []stroke, toImage func(pt) pt, width float32) {
 	rng := r.rng
-	width := r.uniform(1.3, 3.6) * (0.75 + 0.25*height/18)
 	jitter := r.uniform(0.015, 0.045)
 	for _, st := range sk {
 		// Jitter control points; shared end points of strokes that meet are

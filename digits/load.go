@@ -1,0 +1,64 @@
+package digits
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// DefaultPerClass is the size of the paper's data set: 1000 images per
+// digit, split 750 train / 250 validation.
+const DefaultPerClass = 1000
+
+// TrainFraction is the share of each class Load puts in the training set
+// when the source has no fixed split (the paper's 750 of 1000).
+const TrainFraction = 0.75
+
+// Load returns a training and a validation set described by spec:
+//
+//	"synthetic"     Synthetic(1000, seed), split 750/250 per class
+//	"synthetic:N"   Synthetic(N, seed), split 75/25 per class
+//	"mnist"         MNIST from the Go module cache (MNISTDir): train 60k, validation t10k 10k
+//	"mnist:DIR"     MNIST files in DIR (see ReadMNIST)
+//	DIR             a folder DIR/<label>/*.png (ReadFolder, 28x28 only), split 75/25 per class
+//
+// seed drives the synthetic images and every split; MNIST ignores it. Any
+// other spec is an error listing these forms.
+func Load(spec string, seed int64) (train, val *Set, err error) {
+	switch {
+	case spec == "synthetic":
+		train, val = Split(Synthetic(DefaultPerClass, seed), TrainFraction, seed)
+		return train, val, nil
+	case strings.HasPrefix(spec, "synthetic:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(spec, "synthetic:"))
+		if err != nil || n <= 0 || n > MaxImages/10 {
+			return nil, nil, fmt.Errorf("digits: data %q: want synthetic:N with N images per class, 1..%d", spec, MaxImages/10)
+		}
+		train, val = Split(Synthetic(n, seed), TrainFraction, seed)
+		return train, val, nil
+	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"):
+		dir := strings.TrimPrefix(strings.TrimPrefix(spec, "mnist"), ":")
+		if dir == "" {
+			if dir, err = MNISTDir(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if train, err = ReadMNIST(dir, "train"); err != nil {
+			return nil, nil, err
+		}
+		if val, err = ReadMNIST(dir, "t10k"); err != nil {
+			return nil, nil, err
+		}
+		return train, val, nil
+	}
+	if fi, statErr := os.Stat(spec); statErr == nil && fi.IsDir() {
+		s, err := ReadFolder(os.DirFS(spec), FolderOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (reading folder %s)", err, spec)
+		}
+		train, val = Split(s, TrainFraction, seed)
+		return train, val, nil
+	}
+	return nil, nil, fmt.Errorf("digits: unknown data %q: want one of synthetic, synthetic:N (images per class), mnist, mnist:DIR, or a folder DIR/<label>/*.png", spec)
+}

@@ -1,0 +1,165 @@
+package digits
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"testing"
+)
+
+// numbered returns a set of n images whose pixels all equal i/n for image
+// i, labels i%classes and angles i, so copies can be traced back.
+func numbered(n, classes int) *Set {
+	s := &Set{Images: make([]float32, n*pixels), Labels: make([]uint8, n), Angles: make([]float32, n)}
+	for k := range classes {
+		s.Classes = append(s.Classes, fmt.Sprint(k))
+	}
+	for i := range n {
+		for p := range pixels {
+			s.Images[i*pixels+p] = float32(i) / float32(n)
+		}
+		s.Labels[i] = uint8(i % classes)
+		s.Angles[i] = float32(i)
+	}
+	return s
+}
+
+// origin returns which image of numbered(n, _) img is a copy of.
+func origin(img []float32, n int) int { return int(img[0]*float32(n) + 0.5) }
+
+func TestSubsetGather(t *testing.T) {
+	s := numbered(20, 10)
+	idx := []int{3, 17, 3, 0}
+	sub := s.Subset(idx)
+	if sub.Len() != 4 || len(sub.Images) != 4*pixels {
+		t.Fatalf("Subset: Len %d, %d values", sub.Len(), len(sub.Images))
+	}
+	for j, i := range idx {
+		if o := origin(sub.Image(j), 20); o != i || sub.Labels[j] != s.Labels[i] || sub.Angles[j] != float32(i) {
+			t.Errorf("Subset image %d: from %d, label %d, angle %v; want %d", j, o, sub.Labels[j], sub.Angles[j], i)
+		}
+	}
+	sub.Images[0] = 99 // a copy, not a view
+	if s.Images[3*pixels] == 99 {
+		t.Error("Subset shares image memory with the set")
+	}
+
+	images := make([]float32, len(idx)*pixels)
+	labels := make([]uint8, len(idx))
+	if a := testing.AllocsPerRun(10, func() { s.Gather(idx, images, labels) }); a != 0 {
+		t.Errorf("Gather allocates %v times", a)
+	}
+	if !slices.Equal(images, s.Subset(idx).Images) || !slices.Equal(labels, sub.Labels) {
+		t.Error("Gather differs from Subset")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Gather into a short buffer did not panic")
+			}
+		}()
+		s.Gather(idx, images[:pixels], labels)
+	}()
+}
+
+func TestShuffle(t *testing.T) {
+	p := Shuffle(100, rand.New(rand.NewSource(1)))
+	q := Shuffle(100, rand.New(rand.NewSource(1)))
+	if !slices.Equal(p, q) {
+		t.Error("same seed, different permutation")
+	}
+	sorted := slices.Clone(p)
+	slices.Sort(sorted)
+	for i, v := range sorted {
+		if v != i {
+			t.Fatalf("not a permutation of 0..99: %v", p)
+		}
+	}
+	if slices.IsSorted(p) {
+		t.Error("permutation of 100 is the identity")
+	}
+}
+
+func TestMeanImage(t *testing.T) {
+	s := numbered(4, 2) // pixels 0, 1/4, 2/4, 3/4: mean 3/8
+	for p, v := range MeanImage(s) {
+		if v != 0.375 {
+			t.Fatalf("pixel %d: mean %v, want 0.375", p, v)
+		}
+	}
+	if m := MeanImage(&Set{}); len(m) != pixels || slices.Max(m) != 0 {
+		t.Error("mean of an empty set is not 784 zeros")
+	}
+}
+
+func TestSplit(t *testing.T) {
+	// 10 classes of unequal size: class k has 20+k images.
+	var labels []uint8
+	for k := range 10 {
+		for range 20 + k {
+			labels = append(labels, uint8(k))
+		}
+	}
+	n := len(labels)
+	s := numbered(n, 10)
+	copy(s.Labels, labels)
+
+	for _, frac := range []float64{0.75, 0.5, 0, 1} {
+		t.Run(fmt.Sprint(frac), func(t *testing.T) {
+			train, val := Split(s, frac, 42)
+			train2, val2 := Split(s, frac, 42)
+			if !slices.Equal(train.Images, train2.Images) || !slices.Equal(val.Labels, val2.Labels) {
+				t.Error("same seed, different split")
+			}
+			// Exact per-class counts: round(frac * n_k).
+			tc, vc := ClassCounts(train), ClassCounts(val)
+			for k := range 10 {
+				want := int(frac*float64(20+k) + 0.5)
+				if tc[k] != want || tc[k]+vc[k] != 20+k {
+					t.Errorf("class %d: %d train + %d val, want %d + %d", k, tc[k], vc[k], want, 20+k-want)
+				}
+			}
+			// Disjoint and covering, labels kept.
+			seen := make([]int, n)
+			for _, part := range []*Set{train, val} {
+				for j := range part.Len() {
+					i := origin(part.Image(j), n)
+					seen[i]++
+					if part.Labels[j] != s.Labels[i] || part.Angles[j] != float32(i) {
+						t.Fatalf("image from %d has label %d angle %v", i, part.Labels[j], part.Angles[j])
+					}
+				}
+			}
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("image %d appears %d times", i, c)
+				}
+			}
+			// Shuffled: classes interleave rather than come in blocks.
+			if train.Len() > 20 && slices.IsSorted(train.Labels) {
+				t.Error("train labels are sorted: not shuffled")
+			}
+		})
+	}
+	a, _ := Split(s, 0.75, 1)
+	b, _ := Split(s, 0.75, 2)
+	if slices.Equal(a.Images, b.Images) {
+		t.Error("different seeds give the same split")
+	}
+}
+
+func TestSplitPaper(t *testing.T) {
+	train, val := Split(Synthetic(40, 1), 0.75, 1)
+	for k, c := range ClassCounts(train) {
+		if c != 30 || ClassCounts(val)[k] != 10 {
+			t.Errorf("class %d: %d/%d, want 30/10", k, c, ClassCounts(val)[k])
+		}
+	}
+}
+
+func ExampleSplit() {
+	s := Synthetic(100, 1) // 1000 images, 100 per digit
+	train, val := Split(s, 0.75, 1)
+	fmt.Println(train.Len(), val.Len(), ClassCounts(val))
+	// Output: 750 250 [25 25 25 25 25 25 25 25 25 25]
+}
