@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Relu is max(x, 0) elementwise (https://onnx.ai/onnx/operators/onnx__Relu.html).
@@ -33,9 +34,14 @@ func (*Relu) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 // log-softmax node whose hash ignores the log, so it merges with a plain SoftMax of
 // the same input. Always pass the axis explicitly, as here; TestSoftmaxBesideLogSoftmax
 // guards it.
+//
+// Coerce2D selects the opset < 13 semantics: the input is flattened to 2-D at Axis
+// (rows = dims before it, columns = the rest), normalized along the columns and
+// reshaped back. It equals the one-axis form when Axis is the last dim.
 type Softmax struct {
-	Axis int
-	Log  bool
+	Axis     int
+	Log      bool
+	Coerce2D bool
 }
 
 func (s *Softmax) Type() string {
@@ -64,6 +70,22 @@ func (s *Softmax) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !s.Coerce2D || axis == x.Dims()-1 {
+		return s.apply(x, axis)
+	}
+	shape := x.Shape().Clone()
+	flat, err := G.Reshape(x, tensor.Shape{prodDims(shape[:axis]), prodDims(shape[axis:])})
+	if err != nil {
+		return nil, err
+	}
+	y, err := s.apply(flat, 1)
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Reshape(y[0], shape))
+}
+
+func (s *Softmax) apply(x *G.Node, axis int) ([]*G.Node, error) {
 	if s.Log {
 		return one(G.LogSoftMax(x, axis))
 	}

@@ -89,12 +89,17 @@ func convOut(in, k, stride, padA, padB, dil int, ceil bool) (int, error) {
 
 func (c *Conv) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	a := c.norm()
-	if a.Pads[0] != a.Pads[2] || a.Pads[1] != a.Pads[3] {
-		return nil, fmt.Errorf("asymmetric pads %v are not supported", a.Pads)
-	}
 	x, err := b.Input(n, 0)
 	if err != nil {
 		return nil, err
+	}
+	if a.Pads[0] != a.Pads[2] || a.Pads[1] != a.Pads[3] {
+		// Gorgonia pads symmetrically: pad explicitly with zeros (a differentiable
+		// concatenation), then convolve without padding.
+		if x, err = zeroPad(b, n, x, a.Pads); err != nil {
+			return nil, err
+		}
+		a.Pads = [4]int{}
 	}
 	w, err := b.Input(n, 1)
 	if err != nil {
@@ -110,4 +115,42 @@ func (c *Conv) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 		return []*G.Node{y}, err
 	}
 	return one(G.BroadcastAdd(y, bias, nil, []byte{0, 2, 3}))
+}
+
+// zeroPad pads the H and W dims of x (N,C,H,W) with zeros: pads are [top, left,
+// bottom, right].
+func zeroPad(b *Builder, n *Node, x *G.Node, pads [4]int) (*G.Node, error) {
+	zeros := func(shape tensor.Shape, what string) *G.Node {
+		var t *tensor.Dense
+		if b.Opts.Float64 {
+			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, shape.TotalSize())))
+		} else {
+			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, shape.TotalSize())))
+		}
+		return G.NewTensor(b.G, b.dtype(), len(shape), G.WithShape(shape...), G.WithValue(t), G.WithName(n.Name+".pad."+what))
+	}
+	for axis, p := range [][2]int{{pads[0], pads[2]}, {pads[1], pads[3]}} {
+		if p == [2]int{} {
+			continue
+		}
+		dim := 2 + axis
+		side := func(k int, what string) *G.Node {
+			s := x.Shape().Clone()
+			s[dim] = k
+			return zeros(s, fmt.Sprintf("%d.%s", dim, what))
+		}
+		var parts []*G.Node
+		if p[0] > 0 {
+			parts = append(parts, side(p[0], "begin"))
+		}
+		parts = append(parts, x)
+		if p[1] > 0 {
+			parts = append(parts, side(p[1], "end"))
+		}
+		var err error
+		if x, err = G.Concat(dim, parts...); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
 }

@@ -2,8 +2,10 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // Gemm is Y = Alpha*A'*B' + Beta*C (https://onnx.ai/onnx/operators/onnx__Gemm.html),
@@ -111,8 +113,12 @@ func (b *Builder) scalar(v float64) *G.Node {
 	return G.NewConstant(float32(v))
 }
 
-// MatMul is the matrix product (https://onnx.ai/onnx/operators/onnx__MatMul.html) of
-// two rank-2 tensors, or rank-3 batches of equal size.
+// MatMul is the matrix product (https://onnx.ai/onnx/operators/onnx__MatMul.html)
+// with numpy semantics for the cases built from Gorgonia's differentiable ops:
+// (M,K)x(K,N); stacks (...,M,K)x(...,K,N) with equal leading dims; a stack times a
+// matrix (...,M,K)x(K,N); a 1-D operand is a row (left) or column (right) vector
+// whose dim is dropped from the result. Broadcasting leading dims of different
+// sizes is not supported.
 type MatMul struct{}
 
 func (*MatMul) Type() string { return "MatMul" }
@@ -121,20 +127,44 @@ func (*MatMul) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needInputs(in, 2, 2); err != nil {
 		return nil, err
 	}
-	a, b := in[0], in[1]
-	switch {
-	case len(a) == 2 && len(b) == 2:
-		if !dimEq(a[1], b[0]) {
-			return nil, fmt.Errorf("(%s x %s): %w", fmtShape(a), fmtShape(b), ErrShape)
-		}
-		return [][]int{{a[0], b[1]}}, nil
-	case len(a) == 3 && len(b) == 3:
-		if !dimEq(a[0], b[0]) || !dimEq(a[2], b[1]) {
-			return nil, fmt.Errorf("(%s x %s): %w", fmtShape(a), fmtShape(b), ErrShape)
-		}
-		return [][]int{{a[0], a[1], b[2]}}, nil
+	s, err := matmulShape(in[0], in[1])
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("ranks %d and %d are not supported (2x2 or 3x3)", len(a), len(b))
+	return [][]int{s}, nil
+}
+
+func matmulShape(a, b []int) ([]int, error) {
+	if len(a) == 0 || len(b) == 0 {
+		return nil, fmt.Errorf("scalar operands: %w", ErrShape)
+	}
+	a2, b2 := a, b
+	if len(a) == 1 {
+		a2 = []int{1, a[0]}
+	}
+	if len(b) == 1 {
+		b2 = []int{b[0], 1}
+	}
+	ra, rb := len(a2), len(b2)
+	if !dimEq(a2[ra-1], b2[rb-2]) {
+		return nil, fmt.Errorf("(%s x %s): %w", fmtShape(a), fmtShape(b), ErrShape)
+	}
+	var out []int
+	switch {
+	case rb == 2:
+		out = append(slices.Clone(a2[:ra-1]), b2[1])
+	case ra == rb && slices.Equal(a2[:ra-2], b2[:rb-2]):
+		out = append(slices.Clone(a2[:ra-1]), b2[rb-1])
+	default:
+		return nil, fmt.Errorf("(%s x %s): leading dims must be equal, or B a matrix (no broadcasting)", fmtShape(a), fmtShape(b))
+	}
+	if len(b) == 1 {
+		out = out[:len(out)-1]
+	}
+	if len(a) == 1 {
+		out = slices.Delete(out, len(out)-2, len(out)-1)
+	}
+	return out, nil
 }
 
 func (*MatMul) Forward(b *Builder, n *Node) ([]*G.Node, error) {
@@ -142,8 +172,50 @@ func (*MatMul) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in[0].Dims() == 3 {
-		return one(G.BatchedMatMul(in[0], in[1]))
+	x, y := in[0], in[1]
+	as, bs := []int(x.Shape()), []int(y.Shape())
+	out, err := matmulShape(as, bs)
+	if err != nil {
+		return nil, err
 	}
-	return one(G.Mul(in[0], in[1]))
+	if len(as) == 1 {
+		if x, err = G.Reshape(x, tensor.Shape{1, as[0]}); err != nil {
+			return nil, err
+		}
+	}
+	if len(bs) == 1 {
+		if y, err = G.Reshape(y, tensor.Shape{bs[0], 1}); err != nil {
+			return nil, err
+		}
+	}
+	as, bs = x.Shape(), y.Shape()
+	var z *G.Node
+	switch {
+	case len(as) == 2 && len(bs) == 2:
+		z, err = G.Mul(x, y)
+	case len(bs) == 2:
+		// Fold the stack into the rows: (S*M,K)x(K,N).
+		k := as[len(as)-1]
+		if x, err = G.Reshape(x, tensor.Shape{shapeSize(as) / k, k}); err != nil {
+			return nil, err
+		}
+		z, err = G.Mul(x, y)
+	default:
+		r := len(as)
+		s := shapeSize(as[:r-2])
+		if x, err = G.Reshape(x, tensor.Shape{s, as[r-2], as[r-1]}); err != nil {
+			return nil, err
+		}
+		if y, err = G.Reshape(y, tensor.Shape{s, bs[r-2], bs[r-1]}); err != nil {
+			return nil, err
+		}
+		z, err = G.BatchedMatMul(x, y)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal([]int(z.Shape()), out) {
+		return one(G.Reshape(z, tensor.Shape(out)))
+	}
+	return []*G.Node{z}, nil
 }

@@ -1,0 +1,500 @@
+package onnximport
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/graph"
+	"google.golang.org/protobuf/proto"
+)
+
+// DefaultMaxBytes is the input size limit when Options.MaxBytes is zero.
+const DefaultMaxBytes = 512 << 20
+
+// Opset range of the default domain (ai.onnx) that the handlers implement.
+const (
+	MinOpset = 7
+	MaxOpset = 17
+)
+
+// ErrDataType is wrapped by errors about element types we do not read (float16,
+// uint8, bool, strings, ...): graph models are float32 with int64 labels and shapes.
+var ErrDataType = errors.New("unsupported data type")
+
+// Options configure Decode and ReadFile. The zero value is ready to use.
+type Options struct {
+	// MaxBytes caps the model size; 0 means DefaultMaxBytes (512 MiB). Larger
+	// input is a *FormatError.
+	MaxBytes int64
+	// Constants binds graph inputs to fixed values: each named input becomes a
+	// parameter with that value (its Name is replaced by the input's). Use it for
+	// graphs that take what our ops need as constants (Reshape's shape, batch-norm
+	// statistics) as inputs, as the ONNX backend tests do. Dims must match the
+	// declared input shape; a name that is not an input is an error.
+	Constants map[string]*graph.Tensor
+	// DynamicBatch treats a fixed first dim of every input as the batch dimension,
+	// for exports made with batch 1 and no dynamic axes, so that graph.Runner can
+	// run any batch size. Leave it off for graphs whose first dim is not a batch.
+	DynamicBatch bool
+}
+
+// UnsupportedOpsetError reports a model whose opset for Domain is outside what the
+// handlers implement (MinOpset..MaxOpset for the default domain).
+type UnsupportedOpsetError struct {
+	Domain  string
+	Version int64
+}
+
+func (e *UnsupportedOpsetError) Error() string {
+	d := e.Domain
+	if d == "" {
+		d = "ai.onnx"
+	}
+	return fmt.Sprintf("onnximport: %s opset %d is not supported (%d..%d are; hint: convert the model with onnx.version_converter.convert_version(model, 13))",
+		d, e.Version, MinOpset, MaxOpset)
+}
+
+// ReadFile reads and decodes the ONNX model at path (see Decode). At most
+// opts.MaxBytes are read.
+func ReadFile(path string, opts Options) (*graph.Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnximport: %w", err)
+	}
+	defer f.Close()
+	max := opts.maxBytes()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("onnximport: reading %s: %w", path, err)
+	}
+	m, err := Decode(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return m, nil
+}
+
+func (o Options) maxBytes() int64 {
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+// Decode parses a serialized ONNX ModelProto into a validated graph.Model.
+// Initializers (including those old producers also list as graph inputs) become
+// parameters; float initializers are Trainable except batch-norm running
+// statistics, constants and graph.MeanParam. Graph inputs keep a symbolic first dim
+// as graph.Batch. metadata_props go to Model.Meta, except "classes" (comma-separated
+// or a JSON array of strings), which becomes Model.Classes.
+//
+// Errors: *FormatError for malformed input, *UnsupportedOpError for an op or
+// attribute value we cannot represent, *UnsupportedOpsetError for an opset outside
+// 7..17; the graph's own validation errors are wrapped.
+func Decode(data []byte, opts Options) (m *graph.Model, err error) {
+	if int64(len(data)) > opts.maxBytes() {
+		return nil, formatErr("", "model is larger than %d bytes (Options.MaxBytes)", opts.maxBytes())
+	}
+	var mp onnx.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, &FormatError{Msg: "malformed protobuf", Err: err}
+	}
+	defer func() {
+		// Graph code may panic on shapes Gorgonia cannot handle; the decoder
+		// itself must not, so turn anything left into an error.
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("onnximport: internal error: %v", r)
+		}
+	}()
+	imp, err := newImporter(&mp, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := imp.run(); err != nil {
+		return nil, err
+	}
+	if err := imp.m.Validate(); err != nil {
+		return nil, fmt.Errorf("onnximport: %w", err)
+	}
+	return imp.m, nil
+}
+
+// importer holds the state of one Decode.
+type importer struct {
+	mp     *onnx.ModelProto
+	g      *onnx.GraphProto
+	opts   Options
+	opset  int64
+	m      *graph.Model
+	shapes map[string][]int       // every value defined so far
+	types  map[string]graph.DType // element type of every value defined so far
+	params map[string]*graph.Tensor
+	consts map[string]bool // parameters made from Constant nodes or Options.Constants
+	names  map[string]bool // graph node names in use
+	stats  map[string]bool // parameters used as batch-norm running statistics
+}
+
+func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
+	imp := &importer{
+		mp: mp, g: mp.GetGraph(), opts: opts,
+		shapes: map[string][]int{}, types: map[string]graph.DType{},
+		params: map[string]*graph.Tensor{}, consts: map[string]bool{},
+		names: map[string]bool{}, stats: map[string]bool{},
+	}
+	if imp.g == nil {
+		return nil, formatErr("", "no graph")
+	}
+	seen := map[string]bool{}
+	for _, o := range mp.GetOpsetImport() {
+		d := o.GetDomain()
+		if d == "ai.onnx" {
+			d = ""
+		}
+		if seen[d] {
+			return nil, formatErr("", "opset_import lists domain %q twice", o.GetDomain())
+		}
+		seen[d] = true
+		if d == "" {
+			imp.opset = o.GetVersion()
+		}
+	}
+	if !seen[""] {
+		return nil, formatErr("", "opset_import has no entry for the default domain ai.onnx")
+	}
+	if imp.opset < MinOpset || imp.opset > MaxOpset {
+		return nil, &UnsupportedOpsetError{Version: imp.opset}
+	}
+	return imp, nil
+}
+
+func (imp *importer) run() error {
+	g := imp.g
+	imp.m = &graph.Model{Name: g.GetName(), Doc: joinDocs(imp.mp.GetDocString(), g.GetDocString())}
+	if len(g.GetSparseInitializer()) > 0 {
+		return formatErr("", "sparse initializers are not supported")
+	}
+	for i, t := range g.GetInitializer() {
+		if t == nil || t.GetName() == "" {
+			return formatErr("", "initializer #%d has no name", i)
+		}
+		p, err := decodeTensor(t)
+		if err != nil {
+			return err
+		}
+		if err := imp.addParam(p); err != nil {
+			return err
+		}
+	}
+	for name := range imp.opts.Constants {
+		if !slices.ContainsFunc(g.GetInput(), func(v *onnx.ValueInfoProto) bool { return v.GetName() == name }) {
+			return fmt.Errorf("onnximport: Options.Constants names %q, which is not a graph input", name)
+		}
+	}
+	for i, vi := range g.GetInput() {
+		if err := imp.input(i, vi); err != nil {
+			return err
+		}
+	}
+	for i, n := range g.GetNode() {
+		if err := imp.node(i, n); err != nil {
+			return err
+		}
+	}
+	for i, vi := range g.GetOutput() {
+		if err := imp.output(i, vi); err != nil {
+			return err
+		}
+	}
+	for _, p := range imp.m.Params {
+		p.Trainable = p.Data != nil && !imp.consts[p.Name] && !imp.stats[p.Name] && p.Name != graph.MeanParam
+	}
+	return imp.metadata()
+}
+
+func joinDocs(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || a == b:
+		return a
+	}
+	return a + "\n" + b
+}
+
+func (imp *importer) define(name string, shape []int, dt graph.DType, what string) error {
+	if name == "" {
+		return formatErr(what, "empty value name")
+	}
+	if _, dup := imp.shapes[name]; dup {
+		return formatErr(what, "value %q is defined twice (as an input, initializer or node output)", name)
+	}
+	imp.shapes[name] = shape
+	imp.types[name] = dt
+	return nil
+}
+
+func (imp *importer) addParam(p *graph.Tensor) error {
+	dt := graph.Float32
+	if p.Int64 != nil {
+		dt = graph.Int64
+	}
+	if err := imp.define(p.Name, p.Dims, dt, p.Name); err != nil {
+		return err
+	}
+	imp.params[p.Name] = p
+	imp.m.Params = append(imp.m.Params, p)
+	return nil
+}
+
+// input adds graph input #i, unless it names an initializer (old producers list
+// initializers as inputs too) or a bound constant.
+func (imp *importer) input(i int, vi *onnx.ValueInfoProto) error {
+	name := vi.GetName()
+	if name == "" {
+		return formatErr("", "graph input #%d has no name", i)
+	}
+	if p := imp.params[name]; p != nil && !imp.consts[name] {
+		return nil // an initializer listed as input: a parameter
+	}
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return &FormatError{Node: name, Msg: fmt.Sprintf("graph input #%d is not a tensor (sequence, map and optional inputs are not supported)", i), Err: ErrDataType}
+	}
+	var dt graph.DType
+	switch tt.GetElemType() {
+	case dtFloat:
+		dt = graph.Float32
+	case dtInt64:
+		dt = graph.Int64
+	default:
+		return &FormatError{Node: name, Msg: fmt.Sprintf("graph input #%d has element type %s (float and int64 are supported)", i, dtypeName(tt.GetElemType())), Err: ErrDataType}
+	}
+	if tt.GetShape() == nil {
+		return formatErr(name, "graph input #%d has no shape", i)
+	}
+	shape := make([]int, len(tt.GetShape().GetDim()))
+	for j, d := range tt.GetShape().GetDim() {
+		v := d.GetDimValue()
+		switch {
+		case j == 0 && (imp.opts.DynamicBatch || v <= 0):
+			// A symbolic ("N", "batch_size") or unknown first dim is the batch.
+			shape[j] = graph.Batch
+		case d.GetDimParam() != "" || v <= 0:
+			return &UnsupportedOpError{Op: "(input)", Node: name, Opset: imp.opset,
+				Reason: fmt.Sprintf("dim #%d (%q) is symbolic: only the first (batch) dim may be", j, d.GetDimParam())}
+		case v > graph.MaxElements:
+			return formatErr(name, "graph input dim #%d is %d", j, v)
+		default:
+			shape[j] = int(v)
+		}
+	}
+	if c, ok := imp.opts.Constants[name]; ok {
+		return imp.bindConstant(name, c, shape, dt)
+	}
+	if err := imp.define(name, shape, dt, name); err != nil {
+		return err
+	}
+	imp.m.Inputs = append(imp.m.Inputs, graph.Value{Name: name, Type: dt, Shape: shape, Doc: vi.GetDocString()})
+	return nil
+}
+
+func (imp *importer) bindConstant(name string, c *graph.Tensor, shape []int, dt graph.DType) error {
+	if c == nil {
+		return fmt.Errorf("onnximport: Options.Constants[%q] is nil", name)
+	}
+	if len(c.Dims) != len(shape) {
+		return fmt.Errorf("onnximport: constant for input %q has dims %v, input is %v", name, c.Dims, shape)
+	}
+	for i, d := range shape {
+		if d != graph.Batch && d != c.Dims[i] {
+			return fmt.Errorf("onnximport: constant for input %q has dims %v, input is %v", name, c.Dims, shape)
+		}
+	}
+	if (dt == graph.Int64) != (c.Int64 != nil) {
+		return fmt.Errorf("onnximport: constant for input %q has the wrong element type (input is %v)", name, dt)
+	}
+	p := c.Clone()
+	p.Name = name
+	imp.consts[name] = true
+	return imp.addParam(p)
+}
+
+// output adds graph output #i. An output that is a parameter (a Constant node's
+// value, an initializer) gets an Identity node, since graph outputs are node outputs.
+func (imp *importer) output(i int, vi *onnx.ValueInfoProto) error {
+	name := vi.GetName()
+	shape, ok := imp.shapes[name]
+	if !ok {
+		return formatErr(name, "graph output #%d is not produced by any node", i)
+	}
+	dt := imp.types[name]
+	if p := imp.params[name]; p != nil {
+		// Rename the parameter and let an Identity produce the output name.
+		src := imp.uniqueParamName(name + ".value")
+		p.Name = src
+		delete(imp.params, name)
+		imp.params[src] = p
+		imp.shapes[src] = shape
+		imp.types[src] = dt
+		for _, n := range imp.m.Nodes {
+			for j, in := range n.Inputs {
+				if in == name {
+					n.Inputs[j] = src
+				}
+			}
+		}
+		if imp.consts[name] {
+			imp.consts[src] = true
+		}
+		imp.m.Nodes = append(imp.m.Nodes, &graph.Node{Name: imp.uniqueNode(name + "/Identity"), Op: &graph.Identity{}, Inputs: []string{src}, Outputs: []string{name}})
+	}
+	if tt := vi.GetType().GetTensorType(); tt != nil {
+		switch tt.GetElemType() {
+		case dtFloat:
+			if dt != graph.Float32 {
+				return formatErr(name, "graph output #%d is declared float but the graph makes %v", i, dt)
+			}
+		case dtInt64:
+			if dt != graph.Int64 {
+				return formatErr(name, "graph output #%d is declared int64 but the graph makes %v", i, dt)
+			}
+		case 0:
+		default:
+			return &FormatError{Node: name, Msg: fmt.Sprintf("graph output #%d has element type %s", i, dtypeName(tt.GetElemType())), Err: ErrDataType}
+		}
+	} else if vi.GetType() != nil && vi.GetType().GetValue() != nil {
+		return &FormatError{Node: name, Msg: fmt.Sprintf("graph output #%d is not a tensor", i), Err: ErrDataType}
+	}
+	imp.m.Outputs = append(imp.m.Outputs, graph.Value{Name: name, Type: dt, Shape: slices.Clone(shape), Doc: vi.GetDocString()})
+	return nil
+}
+
+func (imp *importer) uniqueParamName(base string) string {
+	name := base
+	for k := 1; ; k++ {
+		if _, taken := imp.shapes[name]; !taken {
+			return name
+		}
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+}
+
+// uniqueNode returns base, or base with a numeric suffix if a node already has it.
+func (imp *importer) uniqueNode(base string) string {
+	name := base
+	for k := 1; imp.names[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	imp.names[name] = true
+	return name
+}
+
+// node translates ONNX node #i through its handler.
+func (imp *importer) node(i int, n *onnx.NodeProto) error {
+	if n == nil {
+		return formatErr("", "node #%d is nil", i)
+	}
+	label := n.GetName()
+	if label == "" {
+		label = fmt.Sprintf("#%d (%s)", i, n.GetOpType())
+	}
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		var v int64
+		for _, o := range imp.mp.GetOpsetImport() {
+			if o.GetDomain() == d {
+				v = o.GetVersion()
+			}
+		}
+		return &UnsupportedOpError{Op: n.GetOpType(), Domain: d, Node: n.GetName(), Opset: v}
+	}
+	h, ok := handlers[n.GetOpType()]
+	if !ok {
+		return &UnsupportedOpError{Op: n.GetOpType(), Node: n.GetName(), Opset: imp.opset}
+	}
+	for j, in := range n.GetInput() {
+		if in == "" {
+			continue
+		}
+		if _, ok := imp.shapes[in]; !ok {
+			return formatErr(label, "input #%d %q is not defined (not a graph input, initializer or output of an earlier node)", j, in)
+		}
+	}
+	seen := map[string]bool{}
+	for j, out := range n.GetOutput() {
+		if out == "" {
+			continue
+		}
+		if _, dup := imp.shapes[out]; dup || seen[out] {
+			return formatErr(label, "output #%d %q is already defined", j, out)
+		}
+		seen[out] = true
+	}
+	a, err := newAttrs(n, label)
+	if err != nil {
+		return err
+	}
+	base := n.GetName()
+	if base == "" {
+		base = fmt.Sprintf("%s_%d", n.GetOpType(), i)
+	}
+	c := &nodeCtx{imp: imp, n: n, label: label, name: imp.uniqueNode(base), a: a}
+	if err := h.fn(c); err != nil {
+		return err
+	}
+	if err := a.done(); err != nil {
+		return err
+	}
+	// Every named output must have been defined by the handler.
+	for j, out := range n.GetOutput() {
+		if _, ok := imp.shapes[out]; out != "" && !ok {
+			return c.unsupported("output #%d %q is not supported", j, out)
+		}
+	}
+	return nil
+}
+
+func (imp *importer) metadata() error {
+	for _, kv := range imp.mp.GetMetadataProps() {
+		k, v := kv.GetKey(), kv.GetValue()
+		if k == "classes" {
+			classes, err := parseClasses(v)
+			if err != nil {
+				return err
+			}
+			imp.m.Classes = classes
+			continue
+		}
+		if imp.m.Meta == nil {
+			imp.m.Meta = map[string]string{}
+		}
+		imp.m.Meta[k] = v
+	}
+	return nil
+}
+
+// parseClasses reads class names written as a JSON array of strings or as a
+// comma-separated list (names trimmed of spaces).
+func parseClasses(v string) ([]string, error) {
+	s := strings.TrimSpace(v)
+	if strings.HasPrefix(s, "[") {
+		var out []string
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, &FormatError{Msg: "metadata \"classes\" is not a JSON array of strings", Err: err}
+		}
+		return out, nil
+	}
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
+}

@@ -1,0 +1,560 @@
+package onnximport
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/onnxdigits/onnxdigits/graph"
+)
+
+// handler translates one ONNX node into graph nodes.
+type handler struct {
+	fn   func(c *nodeCtx) error
+	spec string // the operator's page in the ONNX docs
+}
+
+// handlers is the one dispatch point: ONNX op type (default domain) -> handler.
+// SupportedOps prints its keys; COVERAGE.md describes what each accepts.
+var handlers = map[string]handler{
+	"Add":                {elementwise("Add"), "https://onnx.ai/onnx/operators/onnx__Add.html"},
+	"ArgMax":             {argMax, "https://onnx.ai/onnx/operators/onnx__ArgMax.html"},
+	"AveragePool":        {averagePool, "https://onnx.ai/onnx/operators/onnx__AveragePool.html"},
+	"BatchNormalization": {batchNorm, "https://onnx.ai/onnx/operators/onnx__BatchNormalization.html"},
+	"Constant":           {constant, "https://onnx.ai/onnx/operators/onnx__Constant.html"},
+	"Conv":               {conv, "https://onnx.ai/onnx/operators/onnx__Conv.html"},
+	"Div":                {elementwise("Div"), "https://onnx.ai/onnx/operators/onnx__Div.html"},
+	"Dropout":            {dropout, "https://onnx.ai/onnx/operators/onnx__Dropout.html"},
+	"Flatten":            {flatten, "https://onnx.ai/onnx/operators/onnx__Flatten.html"},
+	"Gemm":               {gemm, "https://onnx.ai/onnx/operators/onnx__Gemm.html"},
+	"GlobalAveragePool":  {globalAveragePool, "https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html"},
+	"Identity":           {identity, "https://onnx.ai/onnx/operators/onnx__Identity.html"},
+	"LogSoftmax":         {softmax(true), "https://onnx.ai/onnx/operators/onnx__LogSoftmax.html"},
+	"MatMul":             {matMul, "https://onnx.ai/onnx/operators/onnx__MatMul.html"},
+	"MaxPool":            {maxPool, "https://onnx.ai/onnx/operators/onnx__MaxPool.html"},
+	"Mul":                {elementwise("Mul"), "https://onnx.ai/onnx/operators/onnx__Mul.html"},
+	"Relu":               {relu, "https://onnx.ai/onnx/operators/onnx__Relu.html"},
+	"Reshape":            {reshape, "https://onnx.ai/onnx/operators/onnx__Reshape.html"},
+	"Softmax":            {softmax(false), "https://onnx.ai/onnx/operators/onnx__Softmax.html"},
+	"Sub":                {elementwise("Sub"), "https://onnx.ai/onnx/operators/onnx__Sub.html"},
+	"Transpose":          {transpose, "https://onnx.ai/onnx/operators/onnx__Transpose.html"},
+}
+
+// SupportedOps returns the ONNX op types (default domain, opsets 7..17) that
+// Decode accepts, sorted.
+func SupportedOps() []string {
+	ops := make([]string, 0, len(handlers))
+	for op := range handlers {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+// OpSpec returns the ONNX documentation page of a supported op, or "".
+func OpSpec(op string) string { return handlers[op].spec }
+
+// ints converts attribute ints, checking each against [lo, hi].
+func (c *nodeCtx) checkInts(name string, v []int64, n int, lo, hi int64) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if n >= 0 && len(v) != n {
+		return nil, c.formatf("attribute %q has %d values, want %d", name, len(v), n)
+	}
+	out := make([]int, len(v))
+	for i, x := range v {
+		if x < lo || x > hi {
+			return nil, c.formatf("attribute %q value #%d is %d, want %d..%d", name, i, x, lo, hi)
+		}
+		out[i] = int(x)
+	}
+	return out, nil
+}
+
+// maxWindow bounds kernel sizes, strides, dilations and pads: far above any real
+// model, low enough that window arithmetic cannot overflow.
+const maxWindow = 1 << 16
+
+// window reads the sliding-window attributes shared by Conv and the pools for
+// k spatial dims of input x (N,C,spatial...): kernel_shape (or kernel, taken from
+// W for Conv), strides, dilations, pads and auto_pad, resolved to explicit begin
+// and end pads (https://onnx.ai/onnx/operators/onnx__Conv.html#attributes).
+type windowAttrs struct {
+	kernel, strides, dilations, begin, end []int
+}
+
+func (c *nodeCtx) window(x []int, kernel []int, withDilations bool) (*windowAttrs, error) {
+	k := len(x) - 2
+	w := &windowAttrs{kernel: kernel}
+	var err error
+	if w.strides, err = c.checkInts("strides", c.a.ints("strides"), k, 1, maxWindow); err != nil {
+		return nil, err
+	}
+	if withDilations {
+		if w.dilations, err = c.checkInts("dilations", c.a.ints("dilations"), k, 1, maxWindow); err != nil {
+			return nil, err
+		}
+	}
+	pads, err := c.checkInts("pads", c.a.ints("pads"), 2*k, 0, maxWindow)
+	if err != nil {
+		return nil, err
+	}
+	autoPad := c.a.string("auto_pad", "NOTSET")
+	ones := func() []int {
+		s := make([]int, k)
+		for i := range s {
+			s[i] = 1
+		}
+		return s
+	}
+	if w.strides == nil {
+		w.strides = ones()
+	}
+	if w.dilations == nil {
+		w.dilations = ones()
+	}
+	w.begin, w.end = make([]int, k), make([]int, k)
+	switch autoPad {
+	case "NOTSET":
+		if pads != nil {
+			copy(w.begin, pads[:k])
+			copy(w.end, pads[k:])
+		}
+	case "VALID":
+	case "SAME_UPPER", "SAME_LOWER":
+		for i := range k {
+			in := x[2+i]
+			if in <= 0 {
+				return nil, c.unsupported("auto_pad %s needs a fixed size for spatial dim #%d", autoPad, i)
+			}
+			out := (in + w.strides[i] - 1) / w.strides[i]
+			total := max(0, (out-1)*w.strides[i]+(w.kernel[i]-1)*w.dilations[i]+1-in)
+			small := total / 2
+			if autoPad == "SAME_UPPER" {
+				w.begin[i], w.end[i] = small, total-small
+			} else {
+				w.begin[i], w.end[i] = total-small, small
+			}
+		}
+	default:
+		return nil, c.formatf("auto_pad %q is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", autoPad)
+	}
+	if autoPad != "NOTSET" && pads != nil {
+		return nil, c.formatf("pads and auto_pad %s are both given", autoPad)
+	}
+	return w, nil
+}
+
+// conv: https://onnx.ai/onnx/operators/onnx__Conv.html (opsets 1, 11: v11 only
+// relaxed auto_pad rules). 2-D, group 1; bias, if any, must be an initializer.
+func conv(c *nodeCtx) error {
+	ins, outs, err := c.io(2, 3, 1, 1)
+	if err != nil {
+		return err
+	}
+	x, w := c.shape(ins[0]), c.shape(ins[1])
+	if len(x) != 4 || len(w) != 4 {
+		return c.unsupported("only 2-D convolution is supported (X %v, W %v)", x, w)
+	}
+	if g := c.a.int("group", 1); g != 1 {
+		return c.unsupported("group %d (grouped or depthwise convolution)", g)
+	}
+	kernel, err := c.checkInts("kernel_shape", c.a.ints("kernel_shape"), 2, 1, maxWindow)
+	if err != nil {
+		return err
+	}
+	if kernel == nil {
+		kernel = w[2:]
+	}
+	win, err := c.window(x, kernel, true)
+	if err != nil {
+		return err
+	}
+	if len(ins) == 3 && ins[2] != "" && c.constant(ins[2]) == nil {
+		return c.unsupported("bias %q must be an initializer", ins[2])
+	}
+	op := &graph.Conv{
+		KernelShape: [2]int{kernel[0], kernel[1]},
+		Strides:     [2]int{win.strides[0], win.strides[1]},
+		Pads:        [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]},
+		Dilations:   [2]int{win.dilations[0], win.dilations[1]},
+	}
+	return c.add(op, ins, outs)
+}
+
+// pool reads MaxPool and AveragePool: https://onnx.ai/onnx/operators/onnx__MaxPool.html
+// (ceil_mode and dilations since opset 10, storage_order since 8, the Indices output
+// is not supported), https://onnx.ai/onnx/operators/onnx__AveragePool.html
+// (count_include_pad; ceil_mode since 10; dilations only since 19, beyond our range).
+func pool(c *nodeCtx, average bool) error {
+	maxOut := 1
+	if !average {
+		maxOut = 2
+	}
+	ins, outs, err := c.io(1, 1, 1, maxOut)
+	if err != nil {
+		return err
+	}
+	if len(outs) > 1 {
+		return c.unsupported("the Indices output")
+	}
+	x := c.shape(ins[0])
+	if len(x) < 3 || len(x) > 5 {
+		return c.unsupported("input rank %d (1-D, 2-D and 3-D pooling are supported)", len(x))
+	}
+	k := len(x) - 2
+	kernel, err := c.checkInts("kernel_shape", c.a.ints("kernel_shape"), k, 1, maxWindow)
+	if err != nil {
+		return err
+	}
+	if kernel == nil {
+		return c.formatf("kernel_shape is required")
+	}
+	ceil := false
+	if c.opset() >= 10 {
+		ceil = c.a.bool("ceil_mode", false)
+	}
+	includePad := false
+	if average {
+		includePad = c.a.bool("count_include_pad", false)
+	} else if c.opset() >= 8 {
+		// storage_order only affects the Indices output, which we reject.
+		c.a.int("storage_order", 0)
+	}
+	win, err := c.window(x, kernel, !average && c.opset() >= 10)
+	if err != nil {
+		return err
+	}
+	if k != 2 {
+		return c.add(&graph.PoolND{Average: average, KernelShape: kernel, Strides: win.strides, Dilations: win.dilations,
+			PadsBegin: win.begin, PadsEnd: win.end, CeilMode: ceil, CountIncludePad: includePad}, ins, outs)
+	}
+	return c.add(&graph.Pool{
+		Average:         average,
+		KernelShape:     [2]int{kernel[0], kernel[1]},
+		Strides:         [2]int{win.strides[0], win.strides[1]},
+		Pads:            [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]},
+		Dilations:       [2]int{win.dilations[0], win.dilations[1]},
+		CeilMode:        ceil,
+		CountIncludePad: includePad,
+	}, ins, outs)
+}
+
+func maxPool(c *nodeCtx) error     { return pool(c, false) }
+func averagePool(c *nodeCtx) error { return pool(c, true) }
+
+// globalAveragePool: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html (2-D).
+func globalAveragePool(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	if x := c.shape(ins[0]); len(x) != 4 {
+		return c.unsupported("input rank %d (only (N,C,H,W) is supported)", len(x))
+	}
+	return c.add(&graph.GlobalAveragePool{}, ins, outs)
+}
+
+// batchNorm: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html.
+// Inference only: opset < 9 has the spatial attribute (only 1, the default, is
+// supported), opset >= 14 has training_mode (only 0). The extra outputs exist only
+// in training. Scale, B, mean and var must be initializers.
+func batchNorm(c *nodeCtx) error {
+	ins, outs, err := c.io(5, 5, 1, 5)
+	if err != nil {
+		return err
+	}
+	if len(outs) > 1 {
+		return c.unsupported("training outputs (running or saved mean and variance)")
+	}
+	eps := c.a.float("epsilon", 1e-5)
+	mom := c.a.float("momentum", 0.9)
+	if c.opset() < 9 && !c.a.bool("spatial", true) {
+		return c.unsupported("spatial=0 (per-activation statistics)")
+	}
+	if c.opset() >= 14 && c.a.bool("training_mode", false) {
+		return c.unsupported("training_mode=1")
+	}
+	if !(eps > 0) || !(mom >= 0 && mom <= 1) {
+		return c.formatf("epsilon %g must be positive and momentum %g in [0,1]", eps, mom)
+	}
+	if x := c.shape(ins[0]); len(x) != 2 && len(x) != 4 {
+		return c.unsupported("input rank %d (2 or 4 are supported)", len(x))
+	}
+	for i, what := range []string{"scale", "B", "mean", "var"} {
+		if p := c.constant(ins[i+1]); p == nil || p.Data == nil {
+			return c.unsupported("%s (input #%d %q) must be a float initializer", what, i+1, ins[i+1])
+		}
+	}
+	c.imp.stats[ins[3]] = true
+	c.imp.stats[ins[4]] = true
+	m := float64(mom)
+	if m == 0 {
+		m = math.SmallestNonzeroFloat32 // graph.BatchNorm reads 0 as the default 0.9
+	}
+	return c.add(&graph.BatchNorm{Epsilon: float64(eps), Momentum: m}, ins, outs)
+}
+
+// relu: https://onnx.ai/onnx/operators/onnx__Relu.html.
+func relu(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	return c.add(&graph.Relu{}, ins, outs)
+}
+
+// identity: https://onnx.ai/onnx/operators/onnx__Identity.html.
+func identity(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	return c.add(&graph.Identity{}, ins, outs)
+}
+
+// elementwise: https://onnx.ai/onnx/operators/onnx__Add.html, Sub, Mul, Div (numpy
+// broadcasting since opset 7, the start of our range).
+func elementwise(kind string) func(c *nodeCtx) error {
+	return func(c *nodeCtx) error {
+		ins, outs, err := c.io(2, 2, 1, 1)
+		if err != nil {
+			return err
+		}
+		return c.add(&graph.Binary{Kind: kind}, ins, outs)
+	}
+}
+
+// flatten: https://onnx.ai/onnx/operators/onnx__Flatten.html (axis default 1;
+// negative axes since opset 11).
+func flatten(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	axis := c.a.int("axis", 1)
+	r := int64(len(c.shape(ins[0])))
+	if axis < -r || axis > r {
+		return c.formatf("axis %d out of range for rank %d", axis, r)
+	}
+	return c.add(&graph.Flatten{Axis: int(axis)}, ins, outs)
+}
+
+// reshape: https://onnx.ai/onnx/operators/onnx__Reshape.html (shape is input #1
+// since opset 5; allowzero since 14). The shape must be a constant.
+func reshape(c *nodeCtx) error {
+	ins, outs, err := c.io(2, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	allowZero := false
+	if c.opset() >= 14 {
+		allowZero = c.a.bool("allowzero", false)
+	}
+	s := c.constant(ins[1])
+	if s == nil || s.Int64 == nil {
+		return c.unsupported("shape input %q must be an int64 initializer or Constant", ins[1])
+	}
+	if len(s.Dims) != 1 {
+		return c.formatf("shape input %q has dims %v, want 1-D", ins[1], s.Dims)
+	}
+	if allowZero && slices.Contains(s.Int64, 0) {
+		return c.unsupported("allowzero=1 with a 0 in the shape (zero-size tensors)")
+	}
+	return c.add(&graph.Reshape{}, ins, outs)
+}
+
+// gemm: https://onnx.ai/onnx/operators/onnx__Gemm.html (C optional since 11).
+// PyTorch's Linear exports transB=1: kept as Gemm{TransB: true}.
+func gemm(c *nodeCtx) error {
+	minIn := 2
+	if c.opset() < 11 {
+		minIn = 3
+	}
+	ins, outs, err := c.io(minIn, 3, 1, 1)
+	if err != nil {
+		return err
+	}
+	alpha := c.a.float("alpha", 1)
+	beta := c.a.float("beta", 1)
+	op := &graph.Gemm{Alpha: float64(alpha), Beta: float64(beta), TransA: c.a.bool("transA", false), TransB: c.a.bool("transB", false)}
+	if alpha == 0 {
+		return c.unsupported("alpha=0")
+	}
+	if beta == 0 && len(ins) == 3 {
+		ins = ins[:2] // graph.Gemm reads Beta 0 as 1; beta 0 means no C
+	}
+	return c.add(op, ins, outs)
+}
+
+// matMul: https://onnx.ai/onnx/operators/onnx__MatMul.html (numpy matmul).
+func matMul(c *nodeCtx) error {
+	ins, outs, err := c.io(2, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	return c.add(&graph.MatMul{}, ins, outs)
+}
+
+// softmax: https://onnx.ai/onnx/operators/onnx__Softmax.html and
+// https://onnx.ai/onnx/operators/onnx__LogSoftmax.html. Before opset 13 the input is
+// coerced to 2-D around axis (default 1); since 13 the op works along one axis
+// (default -1). The old form is the new one when axis is the last dim; otherwise the
+// op gets Coerce2D.
+func softmax(log bool) func(c *nodeCtx) error {
+	return func(c *nodeCtx) error {
+		ins, outs, err := c.io(1, 1, 1, 1)
+		if err != nil {
+			return err
+		}
+		def := int64(-1)
+		if c.opset() < 13 {
+			def = 1
+		}
+		axis := c.a.int("axis", def)
+		r := int64(len(c.shape(ins[0])))
+		if axis < -r || axis >= r {
+			return c.formatf("axis %d out of range for rank %d", axis, r)
+		}
+		op := &graph.Softmax{Axis: int(axis), Log: log}
+		if a := (axis + r) % r; c.opset() < 13 && a != r-1 {
+			op.Coerce2D = true
+		}
+		return c.add(op, ins, outs)
+	}
+}
+
+// argMax: https://onnx.ai/onnx/operators/onnx__ArgMax.html (axis 0 and keepdims 1 by
+// default; select_last_index since 12).
+func argMax(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	op := &graph.ArgMax{Axis: int(c.a.int("axis", 0)), KeepDims: c.a.bool("keepdims", true)}
+	if c.opset() >= 12 {
+		op.SelectLastIndex = c.a.bool("select_last_index", false)
+	}
+	r := len(c.shape(ins[0]))
+	if op.Axis < -r || op.Axis >= r {
+		return c.formatf("axis %d out of range for rank %d", op.Axis, r)
+	}
+	return c.add(op, ins, outs)
+}
+
+// dropout: https://onnx.ai/onnx/operators/onnx__Dropout.html. Opsets 7-11: ratio
+// attribute; since 12: ratio and training_mode inputs and a seed attribute. We
+// import inference graphs: training_mode and the bool mask output are not
+// supported. A ratio of 0 becomes Identity (graph.Dropout reads 0 as 0.5).
+func dropout(c *nodeCtx) error {
+	maxIn := 1
+	if c.opset() >= 12 {
+		maxIn = 3
+	}
+	ins, outs, err := c.io(1, maxIn, 1, 2)
+	if err != nil {
+		return err
+	}
+	if len(outs) > 1 {
+		return c.unsupported("the mask output (bool)")
+	}
+	ratio := float64(0.5)
+	if c.opset() < 12 {
+		ratio = float64(c.a.float("ratio", 0.5))
+	} else {
+		c.a.int("seed", 0)
+		if len(ins) == 3 && ins[2] != "" {
+			return c.unsupported("training_mode input (training-mode dropout draws random masks)")
+		}
+		if len(ins) >= 2 && ins[1] != "" {
+			if p := c.constant(ins[1]); p != nil && len(p.Data) == 1 {
+				ratio = float64(p.Data[0])
+			} else if p != nil {
+				return c.formatf("ratio %q must be a float scalar", ins[1])
+			}
+		}
+	}
+	if !(ratio >= 0 && ratio < 1) {
+		return c.formatf("ratio %g must be in [0,1)", ratio)
+	}
+	if ratio == 0 {
+		return c.add(&graph.Identity{}, ins[:1], outs)
+	}
+	return c.add(&graph.Dropout{Ratio: ratio}, ins[:1], outs)
+}
+
+// transpose: https://onnx.ai/onnx/operators/onnx__Transpose.html (perm defaults to
+// reversing the dims).
+func transpose(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	r := len(c.shape(ins[0]))
+	perm, err := c.checkInts("perm", c.a.ints("perm"), r, 0, int64(max(r-1, 0)))
+	if err != nil {
+		return err
+	}
+	return c.add(&graph.Transpose{Perm: perm}, ins, outs)
+}
+
+// constant: https://onnx.ai/onnx/operators/onnx__Constant.html. The value becomes a
+// parameter named after the output (value since opset 1; value_float(s) and
+// value_int(s) since 12; sparse and string values are not supported).
+func constant(c *nodeCtx) error {
+	_, outs, err := c.io(0, 0, 1, 1)
+	if err != nil {
+		return err
+	}
+	var p *graph.Tensor
+	given := 0
+	if t := c.a.tensor("value"); t != nil {
+		given++
+		if p, err = decodeTensor(t); err != nil {
+			return err
+		}
+	}
+	if c.a.has("sparse_value") {
+		return c.unsupported("sparse_value")
+	}
+	c.a.used["sparse_value"] = true
+	if c.opset() >= 12 {
+		if c.a.has("value_float") {
+			given++
+			p = &graph.Tensor{Dims: []int{}, Data: []float32{c.a.float("value_float", 0)}}
+		}
+		if c.a.has("value_floats") {
+			given++
+			v := c.a.floats("value_floats")
+			p = &graph.Tensor{Dims: []int{len(v)}, Data: slices.Clone(v)}
+		}
+		if c.a.has("value_int") {
+			given++
+			p = &graph.Tensor{Dims: []int{}, Int64: []int64{c.a.int("value_int", 0)}}
+		}
+		if c.a.has("value_ints") {
+			given++
+			v := c.a.ints("value_ints")
+			p = &graph.Tensor{Dims: []int{len(v)}, Int64: slices.Clone(v)}
+		}
+		if c.a.has("value_string") || c.a.has("value_strings") {
+			return c.unsupported("string constants")
+		}
+	}
+	if c.a.err != nil {
+		return c.a.err
+	}
+	if given != 1 || p == nil {
+		return c.formatf("Constant needs exactly one value attribute, has %d", given)
+	}
+	if p.Int64 == nil && p.Data == nil {
+		p.Data = []float32{}
+	}
+	p.Name = outs[0]
+	p.Doc = c.n.GetDocString()
+	c.imp.consts[p.Name] = true
+	return c.imp.addParam(p)
+}
+
+var _ = fmt.Sprint
