@@ -1,0 +1,129 @@
+package train
+
+import (
+	"fmt"
+	"math"
+)
+
+// Optimizer names an update rule.
+type Optimizer string
+
+const (
+	SGDM Optimizer = "sgdm" // v ← μv − α(g + λw); w ← w + v (MATLAB's sgdm)
+	Adam Optimizer = "adam" // Kingma & Ba with bias correction (MATLAB's adam)
+)
+
+// Optimizers lists the valid optimizer names.
+var Optimizers = []Optimizer{SGDM, Adam}
+
+// ParseOptimizer checks an optimizer name.
+func ParseOptimizer(s string) (Optimizer, error) {
+	for _, o := range Optimizers {
+		if string(o) == s {
+			return o, nil
+		}
+	}
+	return "", fmt.Errorf("train: unknown optimizer %q (want one of %v)", s, Optimizers)
+}
+
+// Hyper holds optimizer hyper-parameters; zero fields take MATLAB's
+// trainingOptions defaults (see Defaults).
+type Hyper struct {
+	LearnRate float64 // α, default 0.01
+	Momentum  float64 // μ for sgdm, default 0.9
+	L2        float64 // λ, default 1e-4; applied to weights, not to conv/dense biases
+	Beta1     float64 // adam, default 0.9
+	Beta2     float64 // adam, default 0.999
+	Epsilon   float64 // adam, default 1e-8
+}
+
+// Defaults fills zero fields with MATLAB's defaults. A negative L2 means none.
+func (h Hyper) Defaults() Hyper {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&h.LearnRate, 0.01)
+	def(&h.Momentum, 0.9)
+	def(&h.L2, 1e-4)
+	def(&h.Beta1, 0.9)
+	def(&h.Beta2, 0.999)
+	def(&h.Epsilon, 1e-8)
+	if h.L2 < 0 {
+		h.L2 = 0
+	}
+	return h
+}
+
+// State is an optimizer's memory: one or two moment vectors per parameter and the
+// step count. It is saved in checkpoints so that resuming is exact.
+type State struct {
+	Step int
+	M, V [][]float32
+}
+
+// Stepper applies one update to params given their gradients. decay[i] says
+// whether L2 regularization applies to params[i].
+type Stepper struct {
+	Kind  Optimizer
+	Hyper Hyper
+	State State
+}
+
+// NewStepper prepares an optimizer for parameters of the given sizes.
+func NewStepper(kind Optimizer, h Hyper, sizes []int) (*Stepper, error) {
+	if _, err := ParseOptimizer(string(kind)); err != nil {
+		return nil, err
+	}
+	s := &Stepper{Kind: kind, Hyper: h.Defaults()}
+	for _, n := range sizes {
+		s.State.M = append(s.State.M, make([]float32, n))
+		if kind == Adam {
+			s.State.V = append(s.State.V, make([]float32, n))
+		}
+	}
+	return s, nil
+}
+
+// Step updates params in place. grads are the loss gradients (without L2).
+func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
+	if len(params) != len(s.State.M) || len(grads) != len(params) {
+		return fmt.Errorf("train: optimizer has state for %d parameters, got %d params and %d grads", len(s.State.M), len(params), len(grads))
+	}
+	h := s.Hyper
+	s.State.Step++
+	t := float64(s.State.Step)
+	c1 := 1 - math.Pow(h.Beta1, t)
+	c2 := 1 - math.Pow(h.Beta2, t)
+	for i, w := range params {
+		g := grads[i]
+		if len(g) != len(w) || len(s.State.M[i]) != len(w) {
+			return fmt.Errorf("train: parameter #%d has %d values, gradient %d, state %d", i, len(w), len(g), len(s.State.M[i]))
+		}
+		l2 := 0.0
+		if decay[i] {
+			l2 = h.L2
+		}
+		m := s.State.M[i]
+		switch s.Kind {
+		case SGDM:
+			for j := range w {
+				gj := float64(g[j]) + l2*float64(w[j])
+				v := h.Momentum*float64(m[j]) - h.LearnRate*gj
+				m[j] = float32(v)
+				w[j] = float32(float64(w[j]) + v)
+			}
+		case Adam:
+			v := s.State.V[i]
+			for j := range w {
+				gj := float64(g[j]) + l2*float64(w[j])
+				mj := h.Beta1*float64(m[j]) + (1-h.Beta1)*gj
+				vj := h.Beta2*float64(v[j]) + (1-h.Beta2)*gj*gj
+				m[j], v[j] = float32(mj), float32(vj)
+				w[j] = float32(float64(w[j]) - h.LearnRate*(mj/c1)/(math.Sqrt(vj/c2)+h.Epsilon))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,461 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"strconv"
+	"time"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Config describes a training run. Zero fields take the defaults noted.
+type Config struct {
+	Arch       string    // architecture spec (graph.ArchHelp); "" is graph.DefaultArch
+	Loss       Loss      // "" is crossentropy
+	Optimizer  Optimizer // "" is adam
+	Epochs     int       // 0 is 20
+	BatchSize  int       // 0 is 43 (the paper's best configuration)
+	Hyper      Hyper     // zero fields take MATLAB's defaults (Hyper.Defaults)
+	Seed       int64     // drives initialization, shuffling and dropout
+	Dataset    string    // description stored in the model's metadata
+	Checkpoint string    // path written atomically after every epoch; "" for none
+	// Resume continues from Checkpoint (which must exist) exactly where it stopped.
+	Resume bool
+	// Init starts from this model (for example an imported ONNX file) instead of a
+	// freshly initialised Arch; its normalization is kept.
+	Init *graph.Model `json:"-"`
+	// ValBatch is the inference batch for validation; 0 is 256.
+	ValBatch int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Arch == "" {
+		c.Arch = graph.DefaultArch
+	}
+	if c.Loss == "" {
+		c.Loss = CrossEntropy
+	}
+	if c.Optimizer == "" {
+		c.Optimizer = Adam
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 20
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 43
+	}
+	if c.ValBatch == 0 {
+		c.ValBatch = 256
+	}
+	c.Hyper = c.Hyper.Defaults()
+	return c
+}
+
+// Validate reports the first bad field.
+func (c Config) Validate() error {
+	if _, err := ParseLoss(string(c.Loss)); err != nil {
+		return err
+	}
+	if _, err := ParseOptimizer(string(c.Optimizer)); err != nil {
+		return err
+	}
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("train: epochs %d must be at least 1", c.Epochs)
+	case c.BatchSize < 1:
+		return fmt.Errorf("train: batch size %d must be at least 1", c.BatchSize)
+	case !(c.Hyper.LearnRate > 0) || math.IsInf(c.Hyper.LearnRate, 0):
+		return fmt.Errorf("train: learn rate %g must be positive", c.Hyper.LearnRate)
+	case c.Hyper.Momentum < 0 || c.Hyper.Momentum >= 1:
+		return fmt.Errorf("train: momentum %g must be in [0,1)", c.Hyper.Momentum)
+	case c.Hyper.Beta1 < 0 || c.Hyper.Beta1 >= 1 || c.Hyper.Beta2 < 0 || c.Hyper.Beta2 >= 1:
+		return fmt.Errorf("train: adam betas %g, %g must be in [0,1)", c.Hyper.Beta1, c.Hyper.Beta2)
+	case c.Resume && c.Checkpoint == "":
+		return errors.New("train: resume needs a checkpoint path")
+	}
+	return nil
+}
+
+// EpochStats is one row of the training history.
+type EpochStats struct {
+	Epoch        int
+	TrainLoss    float64 // mean mini-batch loss over the epoch
+	TrainAcc     float64 // mini-batch accuracy over the epoch, in [0,1]
+	ValLoss      float64 // loss of the validation set (inference mode)
+	ValAcc       float64
+	Seconds      float64 // wall time of the epoch's training steps
+	ImagesPerSec float64 // training throughput
+}
+
+// Progress reports a finished mini-batch.
+type Progress struct {
+	Epoch, Epochs   int
+	Batch, Batches  int
+	Loss, Accuracy  float64 // running means over the epoch so far
+	ImagesPerSecond float64
+}
+
+// Recorder receives progress. Library code never prints; the CLI passes a Printer.
+type Recorder interface {
+	Batch(p Progress)
+	Epoch(s EpochStats, epochs int)
+}
+
+// Result is a trained model and its history.
+type Result struct {
+	Model   *graph.Model
+	History []EpochStats
+}
+
+// ErrNaN is wrapped when the loss stops being finite.
+var ErrNaN = errors.New("loss is not finite")
+
+// Train fits a model to trainSet, validating on valSet (which may be empty) after
+// every epoch. It returns early with ctx's error after saving a checkpoint when
+// ctx is cancelled, and with an error wrapping ErrNaN (keeping the last good
+// checkpoint) when the loss becomes NaN or infinite.
+func Train(ctx context.Context, cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if trainSet == nil || trainSet.Len() < cfg.BatchSize {
+		n := 0
+		if trainSet != nil {
+			n = trainSet.Len()
+		}
+		return nil, fmt.Errorf("train: %d training images, fewer than one batch of %d", n, cfg.BatchSize)
+	}
+	t, err := newTrainer(cfg, trainSet, valSet, rec)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	return t.run(ctx)
+}
+
+type trainer struct {
+	cfg        Config
+	trainSet   *digits.Set
+	valSet     *digits.Set
+	rec        Recorder
+	ck         *Checkpoint
+	b          *graph.Builder
+	vm         G.VM
+	image      *G.Node
+	target     *G.Node
+	logits     *G.Node
+	loss       *G.Node
+	params     [][]float32
+	decay      []bool
+	opt        *Stepper
+	validation *graph.Runner
+	k          int
+}
+
+func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*trainer, error) {
+	t := &trainer{cfg: cfg, trainSet: trainSet, valSet: valSet, rec: rec}
+	if cfg.Resume {
+		ck, err := LoadCheckpoint(cfg.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		if err := ck.compatible(cfg); err != nil {
+			return nil, err
+		}
+		t.ck = ck
+	} else {
+		m := cfg.Init
+		if m == nil {
+			var err error
+			m, err = graph.New(cfg.Arch, graph.Input{Channels: 1, Height: digits.Height, Width: digits.Width, Classes: trainSet.Classes}, rand.New(rand.NewSource(cfg.Seed)))
+			if err != nil {
+				return nil, err
+			}
+			mean := m.Param(graph.MeanParam)
+			copy(mean.Data, digits.MeanImage(trainSet))
+		} else {
+			m = m.Clone()
+		}
+		t.ck = &Checkpoint{Version: checkpointVersion, Config: cfg, Model: m}
+		t.ck.Config.Init = nil // the model itself is saved
+	}
+	m := t.ck.Model
+	if len(m.Classes) != len(trainSet.Classes) {
+		return nil, fmt.Errorf("train: model has %d classes, data set %d", len(m.Classes), len(trainSet.Classes))
+	}
+	t.k = len(m.Classes)
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	sizes := make([]int, len(t.params))
+	for i, p := range t.params {
+		sizes[i] = len(p)
+	}
+	opt, err := NewStepper(cfg.Optimizer, cfg.Hyper, sizes)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Resume {
+		if len(t.ck.Opt.M) != len(sizes) {
+			return nil, fmt.Errorf("train: checkpoint %s has optimizer state for %d parameters, model has %d", cfg.Checkpoint, len(t.ck.Opt.M), len(sizes))
+		}
+		opt.State = t.ck.Opt
+	}
+	t.opt = opt
+	if valSet != nil && valSet.Len() > 0 {
+		t.validation = graph.NewRunner(m, graph.ProbsOutput)
+		t.validation.MaxBatch = cfg.ValBatch
+	}
+	return t, nil
+}
+
+// build makes the training graph: the model up to the logits, the loss head and
+// the gradients of every trainable parameter.
+func (t *trainer) build() error {
+	m := t.ck.Model
+	b, err := graph.Build(m, t.cfg.BatchSize, []string{graph.LogitsValue}, graph.Options{Mode: graph.Train, Rand: rand.New(rand.NewSource(t.cfg.Seed + 7919))})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	t.b = b
+	t.image = b.Value(graph.ImageInput)
+	t.logits = b.Value(graph.LogitsValue)
+	if t.image == nil || t.logits == nil {
+		return fmt.Errorf("train: model must have input %q and value %q", graph.ImageInput, graph.LogitsValue)
+	}
+	t.target = G.NewMatrix(b.G, G.Float32, G.WithShape(t.cfg.BatchSize, t.k), G.WithName("target"))
+	if t.loss, err = t.cfg.Loss.Node(t.logits, t.target); err != nil {
+		return err
+	}
+	learn, tensors := b.Learnables()
+	if len(learn) == 0 {
+		return errors.New("train: the model has no trainable parameters")
+	}
+	if _, err := G.Grad(t.loss, learn...); err != nil {
+		return fmt.Errorf("train: gradients: %w", err)
+	}
+	noDecay := biasInputs(m)
+	for _, p := range tensors {
+		t.params = append(t.params, p.Data)
+		t.decay = append(t.decay, !noDecay[p.Name])
+	}
+	t.vm, err = b.Machine()
+	return err
+}
+
+// biasInputs names the parameters used as Conv or Gemm biases, which MATLAB
+// leaves out of L2 regularization (BiasL2Factor 0).
+func biasInputs(m *graph.Model) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range m.Nodes {
+		switch n.Op.(type) {
+		case *graph.Conv, *graph.Gemm:
+			if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+				out[n.Inputs[2]] = true
+			}
+		}
+	}
+	return out
+}
+
+func (t *trainer) close() {
+	if t.vm != nil {
+		t.vm.Close()
+	}
+	if t.validation != nil {
+		t.validation.Close()
+	}
+}
+
+func (t *trainer) run(ctx context.Context) (*Result, error) {
+	cfg, ck := t.cfg, t.ck
+	n := t.trainSet.Len()
+	batches := n / cfg.BatchSize // the last incomplete batch is dropped
+	bs := cfg.BatchSize
+	imgSize := digits.Height * digits.Width
+	images := make([]float32, bs*imgSize)
+	labels := make([]uint8, bs)
+	onehot := make([]float32, bs*t.k)
+	grads := make([][]float32, len(t.params))
+	learn, _ := t.b.Learnables()
+
+	for epoch := ck.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
+		// Each epoch's order and dropout masks derive from (seed, epoch), so a
+		// resumed run replays them exactly.
+		order := digits.Shuffle(n, rand.New(rand.NewSource(cfg.Seed*1_000_003+int64(epoch))))
+		start := time.Now()
+		for i := 0; i < ck.Batch; i++ {
+			t.b.Prepare()
+		}
+		for bi := ck.Batch; bi < batches; bi++ {
+			if err := ctx.Err(); err != nil {
+				if ck.Batch == 0 && bi == 0 && epoch == ck.Epoch+1 {
+					return nil, fmt.Errorf("train: interrupted before the first step: %w", err)
+				}
+				return nil, t.interrupted(err)
+			}
+			t.trainSet.Gather(order[bi*bs:(bi+1)*bs], images, labels)
+			clear(onehot)
+			for i, l := range labels {
+				onehot[i*t.k+int(l)] = 1
+			}
+			t.b.Prepare()
+			if err := G.Let(t.image, tensor.New(tensor.WithShape(bs, 1, digits.Height, digits.Width), tensor.WithBacking(images))); err != nil {
+				return nil, err
+			}
+			if err := G.Let(t.target, tensor.New(tensor.WithShape(bs, t.k), tensor.WithBacking(onehot))); err != nil {
+				return nil, err
+			}
+			if err := t.vm.RunAll(); err != nil {
+				t.vm.Reset()
+				return nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch, bi+1, err)
+			}
+			loss := float64(t.loss.Value().Data().(float32))
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				t.vm.Reset()
+				where := ""
+				if cfg.Checkpoint != "" {
+					where = fmt.Sprintf("; the last good checkpoint is kept at %s", cfg.Checkpoint)
+				}
+				return nil, fmt.Errorf("train: epoch %d batch %d: %w (%v) with learn rate %g%s", epoch, bi+1, ErrNaN, loss, cfg.Hyper.LearnRate, where)
+			}
+			correct := countCorrect(t.logits.Value().Data().([]float32), labels, t.k)
+			for i, node := range learn {
+				g, err := node.Grad()
+				if err != nil {
+					return nil, fmt.Errorf("train: gradient of %s: %w", node.Name(), err)
+				}
+				grads[i] = g.Data().([]float32)
+			}
+			if err := t.opt.Step(t.params, grads, t.decay); err != nil {
+				return nil, err
+			}
+			// Gorgonia accumulates into the gradient buffers across runs; its own
+			// solvers zero them after each step, and so must we.
+			for _, g := range grads {
+				clear(g)
+			}
+			t.vm.Reset()
+			ck.Batch = bi + 1
+			ck.LossSum += loss
+			ck.Correct += correct
+			ck.Seconds += time.Since(start).Seconds()
+			start = time.Now()
+			if t.rec != nil {
+				done := ck.Batch
+				t.rec.Batch(Progress{Epoch: epoch, Epochs: cfg.Epochs, Batch: done, Batches: batches,
+					Loss: ck.LossSum / float64(done), Accuracy: float64(ck.Correct) / float64(done*bs),
+					ImagesPerSecond: float64(done*bs) / ck.Seconds})
+			}
+		}
+		stats := EpochStats{Epoch: epoch, TrainLoss: ck.LossSum / float64(batches),
+			TrainAcc: float64(ck.Correct) / float64(batches*bs), Seconds: ck.Seconds,
+			ImagesPerSec: float64(batches*bs) / ck.Seconds}
+		t.b.SyncStats()
+		if t.validation != nil {
+			var err error
+			stats.ValLoss, stats.ValAcc, err = t.evaluate()
+			if err != nil {
+				return nil, err
+			}
+		}
+		ck.History = append(ck.History, stats)
+		ck.Epoch, ck.Batch, ck.LossSum, ck.Correct, ck.Seconds = epoch, 0, 0, 0, 0
+		t.stamp()
+		if t.rec != nil {
+			t.rec.Epoch(stats, cfg.Epochs)
+		}
+		if err := t.save(); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Model: ck.Model, History: ck.History}, nil
+}
+
+// interrupted saves mid-epoch state so that --resume continues from the next batch.
+func (t *trainer) interrupted(cause error) error {
+	t.b.SyncStats()
+	t.ck.Opt = t.opt.State
+	if t.cfg.Checkpoint == "" {
+		return fmt.Errorf("train: interrupted at epoch %d batch %d (no checkpoint path): %w", t.ck.Epoch+1, t.ck.Batch, cause)
+	}
+	if err := t.ck.Save(t.cfg.Checkpoint); err != nil {
+		return errors.Join(cause, err)
+	}
+	return fmt.Errorf("train: interrupted at epoch %d batch %d; checkpoint saved to %s (continue with --resume): %w", t.ck.Epoch+1, t.ck.Batch, t.cfg.Checkpoint, cause)
+}
+
+func (t *trainer) save() error {
+	t.ck.Opt = t.opt.State
+	if t.cfg.Checkpoint == "" {
+		return nil
+	}
+	return t.ck.Save(t.cfg.Checkpoint)
+}
+
+// evaluate runs the validation set in inference mode with the current weights and
+// running statistics.
+func (t *trainer) evaluate() (loss, acc float64, err error) {
+	v := t.valSet
+	t.validation.Reset() // batch-norm statistics are copied when a graph is built
+	res, err := t.validation.Run(v.Len(), v.Images)
+	if err != nil {
+		return 0, 0, fmt.Errorf("train: validation: %w", err)
+	}
+	probs := res[0].Float
+	return t.cfg.Loss.Value(probs, v.Labels, t.k), float64(countCorrect(probs, v.Labels, t.k)) / float64(v.Len()), nil
+}
+
+// stamp records how the model was trained in its metadata (exported to ONNX).
+func (t *trainer) stamp() {
+	m, cfg := t.ck.Model, t.cfg
+	if m.Meta == nil {
+		m.Meta = map[string]string{}
+	}
+	last := t.ck.History[len(t.ck.History)-1]
+	m.Meta["arch"] = cfg.Arch
+	if cfg.Init != nil || (m.Meta["arch"] == "" && cfg.Arch == "") {
+		delete(m.Meta, "arch")
+	}
+	m.Meta["loss"] = string(cfg.Loss)
+	m.Meta["optimizer"] = string(cfg.Optimizer)
+	m.Meta["epochs"] = strconv.Itoa(t.ck.Epoch)
+	m.Meta["batch_size"] = strconv.Itoa(cfg.BatchSize)
+	m.Meta["learn_rate"] = strconv.FormatFloat(cfg.Hyper.LearnRate, 'g', -1, 64)
+	m.Meta["l2_regularization"] = strconv.FormatFloat(cfg.Hyper.L2, 'g', -1, 64)
+	m.Meta["dataset"] = cfg.Dataset
+	m.Meta["seed"] = strconv.FormatInt(cfg.Seed, 10)
+	m.Meta["normalization"] = "zerocenter (input minus the training mean image, inside the graph)"
+	if t.validation != nil {
+		m.Meta["validation_accuracy"] = strconv.FormatFloat(last.ValAcc, 'f', 6, 64)
+		m.Meta["validation_loss"] = strconv.FormatFloat(last.ValLoss, 'g', 6, 64)
+	}
+	m.Meta["train_accuracy"] = strconv.FormatFloat(last.TrainAcc, 'f', 6, 64)
+}
+
+// countCorrect counts rows of scores (n,k) whose argmax equals the label.
+func countCorrect(scores []float32, labels []uint8, k int) int {
+	c := 0
+	for i, l := range labels {
+		row := scores[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if best == int(l) {
+			c++
+		}
+	}
+	return c
+}
+
