@@ -458,4 +458,3 @@ func countCorrect(scores []float32, labels []uint8, k int) int {
 	}
 	return c
 }
-
