@@ -39,15 +39,20 @@ type Options struct {
 	ProducerVersion string
 }
 
-// UnsupportedLayerError reports a node of the model whose op has no ONNX
-// exporter. Index is the node's position in Model.Nodes.
+// UnsupportedLayerError reports a node of the model that cannot be written at
+// opset 13: its op has no exporter, or (Reason) one of its settings has no ONNX
+// equivalent. Index is the node's position in Model.Nodes.
 type UnsupportedLayerError struct {
-	Layer string // node name
-	Index int    // position in Model.Nodes
-	Op    string // the op's Type(), e.g. "LRN"
+	Layer  string // node name
+	Index  int    // position in Model.Nodes
+	Op     string // the op's Type(), e.g. "LRN"
+	Reason string // "" when the op has no exporter at all
 }
 
 func (e *UnsupportedLayerError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("export: layer #%d %q (%s): %s", e.Index, e.Layer, e.Op, e.Reason)
+	}
 	return fmt.Sprintf("export: layer #%d %q: op %s has no ONNX exporter (supported: %s)",
 		e.Index, e.Layer, e.Op, strings.Join(SupportedOps(), ", "))
 }

@@ -119,21 +119,39 @@ func dump(mp *onnx.ModelProto) string {
 	return b.String()
 }
 
-// lineDiff lists the lines that differ (at most 30), with their line numbers.
+// lineDiff is a minimal line diff (longest common subsequence; the dumps are a
+// few hundred lines): "-" lines only in want, "+" lines only in got, with their
+// line numbers, at most 40.
 func lineDiff(want, got string) string {
 	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	// lcs[i][j] is the LCS length of w[i:] and g[j:].
+	lcs := make([][]int, len(w)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(g)+1)
+	}
+	for i := len(w) - 1; i >= 0; i-- {
+		for j := len(g) - 1; j >= 0; j-- {
+			if w[i] == g[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
 	var b strings.Builder
 	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 30; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  - %s\n  + %s\n", i+1, wl, gl)
+	i, j := 0, 0
+	for (i < len(w) || j < len(g)) && shown < 40 {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			i, j = i+1, j+1
+		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&b, "+%4d %s\n", j+1, g[j])
+			j++
+			shown++
+		default:
+			fmt.Fprintf(&b, "-%4d %s\n", i+1, w[i])
+			i++
 			shown++
 		}
 	}
@@ -143,16 +161,21 @@ func lineDiff(want, got string) string {
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		spec  string
+		spec  string // graph.New spec, or "" for exoticModel
 		opts  Options
 		bytes bool // also compare the .onnx bytes (small models only)
 	}{
 		{name: "default", spec: graph.DefaultArch},
 		{name: "default_foldbn", spec: graph.DefaultArch, opts: Options{FoldBN: true}},
 		{name: "allops", spec: allOps, bytes: true},
+		{name: "exotic", bytes: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := Marshal(testModel(t, tc.spec), tc.opts)
+			m := exoticModel(4)
+			if tc.spec != "" {
+				m = testModel(t, tc.spec)
+			}
+			data, err := Marshal(m, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}

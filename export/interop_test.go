@@ -46,9 +46,10 @@ type interopModel struct {
 }
 
 // interopModels returns a briefly trained model per loss (a real checkpoint's
-// weights, statistics and mean image) and an untrained one with randomized
+// weights, statistics and mean image), an untrained one with randomized
 // batch-norm statistics and mean image (far from the defaults, so BN and
-// normalization are exercised whatever training did).
+// normalization are exercised whatever training did), the same for every layer
+// kind of graph.New (allOps), and exoticModel for the remaining exporters.
 func interopModels(t *testing.T) []interopModel {
 	t.Helper()
 	full := digits.Synthetic(30, 5)
@@ -71,6 +72,11 @@ func interopModels(t *testing.T) []interopModel {
 	}
 	randomizeStats(m, rng)
 	models = append(models, interopModel{name: "random-stats", m: m})
+	if m, err = graph.New(allOps, graph.DigitsInput(), rng); err != nil {
+		t.Fatal(err)
+	}
+	randomizeStats(m, rng)
+	models = append(models, interopModel{name: "allops", m: m}, interopModel{name: "exotic", m: exoticModel(4)})
 	return models
 }
 

@@ -2,6 +2,9 @@ package export
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 
@@ -24,7 +27,9 @@ func (b *builder) node(i int, n *graph.Node) error {
 	case *graph.Relu:
 		exportRelu(b, n)
 	case *graph.Pool:
-		exportPool(b, n, op)
+		return exportPool(b, i, n, op)
+	case *graph.PoolND:
+		return exportPoolND(b, i, n, op)
 	case *graph.GlobalAveragePool:
 		exportGlobalAveragePool(b, n)
 	case *graph.Flatten:
@@ -128,24 +133,56 @@ func exportRelu(b *builder, n *graph.Node) {
 
 // exportPool: https://onnx.ai/onnx/operators/onnx__MaxPool.html and
 // https://onnx.ai/onnx/operators/onnx__AveragePool.html. count_include_pad exists
-// only for AveragePool.
-func exportPool(b *builder, n *graph.Node, p *graph.Pool) {
+// only for AveragePool, dilations only for MaxPool (AveragePool gains them in
+// opset 19, so a dilated average pool cannot be written at opset 13).
+func exportPool(b *builder, i int, n *graph.Node, p *graph.Pool) error {
 	s := [2]int{or1(p.Strides[0]), or1(p.Strides[1])}
-	attrs := []*onnx.AttributeProto{
-		attrInt("ceil_mode", boolInt(p.CeilMode)),
+	d := [2]int{or1(p.Dilations[0]), or1(p.Dilations[1])}
+	return writePool(b, i, n, p.Average, p.CeilMode, p.CountIncludePad, p.KernelShape[:], s[:], d[:], p.Pads[:])
+}
+
+// exportPoolND: 1-D and 3-D MaxPool and AveragePool (see exportPool); the ONNX
+// pads are all begin pads, then all end pads.
+func exportPoolND(b *builder, i int, n *graph.Node, p *graph.PoolND) error {
+	k := len(p.KernelShape)
+	fill := func(v []int, def int) []int {
+		if v == nil {
+			v = make([]int, k)
+			for j := range v {
+				v[j] = def
+			}
+		}
+		return v
 	}
-	kind := "max"
-	if p.Average {
-		kind = "average"
-		attrs = append(attrs, attrInt("count_include_pad", boolInt(p.CountIncludePad)))
+	pads := append(slices.Clone(fill(p.PadsBegin, 0)), fill(p.PadsEnd, 0)...)
+	return writePool(b, i, n, p.Average, p.CeilMode, p.CountIncludePad, p.KernelShape, fill(p.Strides, 1), fill(p.Dilations, 1), pads)
+}
+
+func writePool(b *builder, i int, n *graph.Node, average, ceil, includePad bool, kernel, strides, dilations, pads []int) error {
+	attrs := []*onnx.AttributeProto{attrInt("ceil_mode", boolInt(ceil))}
+	kind, op := "max", "MaxPool"
+	if average {
+		kind, op = "average", "AveragePool"
+		if slices.ContainsFunc(dilations, func(d int) bool { return d != 1 }) {
+			return &UnsupportedLayerError{Layer: n.Name, Index: i, Op: op,
+				Reason: fmt.Sprintf("dilations %v: AveragePool has no dilations before opset 19", dilations)}
+		}
+		attrs = append(attrs, attrInt("count_include_pad", boolInt(includePad)))
+	} else {
+		attrs = append(attrs, attrInts("dilations", dilations...))
 	}
 	attrs = append(attrs,
-		attrInts("kernel_shape", p.KernelShape[:]...),
-		attrInts("pads", p.Pads[:]...),
-		attrInts("strides", s[:]...),
+		attrInts("kernel_shape", kernel...),
+		attrInts("pads", pads...),
+		attrInts("strides", strides...),
 	)
-	doc := fmt.Sprintf("%dx%d %s pooling, stride %d", p.KernelShape[0], p.KernelShape[1], kind, s[0])
-	b.add(n, p.Type(), doc, attrs...)
+	size := make([]string, len(kernel))
+	for j, v := range kernel {
+		size[j] = strconv.Itoa(v)
+	}
+	doc := fmt.Sprintf("%s %s pooling, strides %v", strings.Join(size, "x"), kind, strides)
+	b.add(n, op, doc, attrs...)
+	return nil
 }
 
 // exportGlobalAveragePool: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html.
@@ -253,9 +290,44 @@ func exportBinary(b *builder, i int, n *graph.Node, o *graph.Binary) error {
 
 // exportSoftmax: https://onnx.ai/onnx/operators/onnx__Softmax.html and LogSoftmax,
 // opset 13 semantics (a single axis); the axis is always written because the
-// default changed from 1 to -1 in opset 13.
+// default changed from 1 to -1 in opset 13. A Coerce2D softmax (the opset < 13
+// semantics an imported file may carry) is the same op when its axis is the
+// last dim; otherwise it is written as opset 11 defined it: Flatten at the axis,
+// Softmax over axis 1, Reshape back to the input's Shape.
 func exportSoftmax(b *builder, n *graph.Node, s *graph.Softmax) {
-	b.add(n, s.Type(), fmt.Sprintf("%s over axis %d", s.Type(), s.Axis), attrInt("axis", int64(s.Axis)))
+	x := b.shapes[n.Inputs[0]]
+	axis := s.Axis
+	if axis < 0 {
+		axis += len(x)
+	}
+	if !s.Coerce2D || axis == len(x)-1 {
+		b.add(n, s.Type(), fmt.Sprintf("%s over axis %d", s.Type(), s.Axis), attrInt("axis", int64(s.Axis)))
+		return
+	}
+	in, out := b.in(n.Inputs[0]), n.Outputs[0]
+	shape, flat, soft := out+"/shape", out+"/flat", out+"/2d"
+	b.types[shape] = graph.Int64
+	b.shapes[shape] = []int{len(x)}
+	b.shapes[flat] = []int{prodDims(x[:axis]), prodDims(x[axis:])}
+	b.shapes[soft] = b.shapes[flat]
+	doc := fmt.Sprintf("%s over dims %d.. flattened together (opset < 13 semantics)", s.Type(), axis)
+	b.add(&graph.Node{Name: n.Name + "/Shape", Inputs: []string{in}, Outputs: []string{shape}}, "Shape", "input shape, to restore it after the 2-D "+s.Type())
+	b.types[shape] = graph.Int64
+	b.add(&graph.Node{Name: n.Name + "/Flatten", Inputs: []string{in}, Outputs: []string{flat}}, "Flatten", doc, attrInt("axis", int64(axis)))
+	b.add(&graph.Node{Name: n.Name + "/" + s.Type(), Inputs: []string{flat}, Outputs: []string{soft}}, s.Type(), doc, attrInt("axis", 1))
+	b.add(&graph.Node{Name: n.Name + "/Reshape", Inputs: []string{soft, shape}, Outputs: []string{out}, Doc: n.Doc}, "Reshape", "back to the input's shape")
+}
+
+// prodDims multiplies dims; any graph.Batch makes the result graph.Batch.
+func prodDims(d []int) int {
+	p := 1
+	for _, v := range d {
+		if v == graph.Batch {
+			return graph.Batch
+		}
+		p *= v
+	}
+	return p
 }
 
 // exportArgMax: https://onnx.ai/onnx/operators/onnx__ArgMax.html. The defaults are
