@@ -19,7 +19,7 @@ import (
 // inside the padded input with count_include_pad; windows that ceil_mode lets run
 // past the padding count only what they cover. Inference only: it has no gradient.
 type poolKernel struct {
-	average, includePad, ceil bool
+	average, includePad, ceil  bool
 	kernel, strides, dilations []int
 	begin, end                 []int
 	rank                       int // input rank, 2 + spatial dims

@@ -17,6 +17,13 @@ import (
 // DefaultMaxBytes is the input size limit when Options.MaxBytes is zero.
 const DefaultMaxBytes = 512 << 20
 
+// Limits on counts, so that a small file cannot make the importer do quadratic
+// work: far above any CNN (ResNet-152 has ~500 nodes).
+const (
+	maxNodes        = 1 << 16
+	maxInitializers = 1 << 16
+)
+
 // Opset range of the default domain (ai.onnx) that the handlers implement.
 const (
 	MinOpset = 7
@@ -176,6 +183,10 @@ func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
 func (imp *importer) run() error {
 	g := imp.g
 	imp.m = &graph.Model{Name: g.GetName(), Doc: joinDocs(imp.mp.GetDocString(), g.GetDocString())}
+	if len(g.GetNode()) > maxNodes || len(g.GetInitializer()) > maxInitializers || len(g.GetInput()) > maxInitializers {
+		return formatErr("", "graph has %d nodes, %d initializers and %d inputs (limits %d, %d, %d)",
+			len(g.GetNode()), len(g.GetInitializer()), len(g.GetInput()), maxNodes, maxInitializers, maxInitializers)
+	}
 	if len(g.GetSparseInitializer()) > 0 {
 		return formatErr("", "sparse initializers are not supported")
 	}
