@@ -49,6 +49,8 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		trainCommand(),
 		digitsCommand(),
+		exportCommand(),
+		inspectCommand(),
 	}
 }
 

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxdigits/onnxdigits/export"
+	"github.com/onnxdigits/onnxdigits/train"
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "export a trained checkpoint to an ONNX file",
+		ArgsUsage: "model.onnx",
+		Description: `Writes the checkpoint's model as ONNX (opset 13, IR version 7): input "image"
+   float32 [N,1,28,28] with pixels in [0,1] (the mean image is subtracted inside the
+   graph), outputs "probabilities" float32 [N,10] and "label" int64 [N], with the
+   class names and training settings as metadata. The file is written atomically.
+   --fold-bn folds batch normalization into the convolution before it: a smaller,
+   faster file for inference only.
+
+   Examples:
+     onnxdigits export model.onnx
+     onnxdigits export --checkpoint run1.ckpt --fold-bn model.onnx
+     onnxdigits inspect model.onnx`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint written by onnxdigits train"},
+			&cli.BoolFlag{Name: "fold-bn", Usage: "fold batch normalization into the preceding convolution (inference-only file)"},
+		},
+		Action: runExport,
+	}
+}
+
+func runExport(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return badUsage("export takes one argument, the ONNX file to write (got %d)", c.NArg())
+	}
+	ck, err := train.LoadCheckpoint(c.String("checkpoint"))
+	if err != nil {
+		return err
+	}
+	return export.WriteFile(c.Args().First(), ck.Model, export.Options{FoldBN: c.Bool("fold-bn")})
+}
