@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
