@@ -217,6 +217,11 @@ func (imp *importer) run() error {
 			return err
 		}
 	}
+	if len(g.GetOutput()) == 0 {
+		// Nothing to compute (and Gorgonia panics compiling an empty graph:
+		// FuzzDecode's first finding, testdata/fuzz/FuzzDecode/9e9fcd43482b9d3e).
+		return formatErr("", "graph has no outputs")
+	}
 	for i, vi := range g.GetOutput() {
 		if err := imp.output(i, vi); err != nil {
 			return err

@@ -1,9 +1,12 @@
 package onnximport
 
 import (
+	"errors"
 	"math"
 	"math/rand"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
@@ -208,5 +211,25 @@ func TestSupportedOps(t *testing.T) {
 		if OpSpec(op) != "https://onnx.ai/onnx/operators/onnx__"+op+".html" {
 			t.Errorf("%s: spec %q", op, OpSpec(op))
 		}
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	const path = "testdata/node/test_conv_with_strides_and_asymmetric_padding/model.onnx"
+	m, err := ReadFile(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Nodes) != 1 || m.Nodes[0].Op.Type() != "Conv" {
+		t.Errorf("nodes %v", m.Nodes)
+	}
+	// The cap applies while reading: a 100-byte limit reads 101 bytes and stops.
+	_, err = ReadFile(path, Options{MaxBytes: 100})
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger than 100 bytes") || !strings.Contains(err.Error(), path) {
+		t.Errorf("MaxBytes 100: %v", err)
+	}
+	if _, err := ReadFile("testdata/missing.onnx", Options{}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -120,6 +120,7 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "graph output missing", data: with(func(s *modelSpec) {
 			s.outputs = []*onnx.ValueInfoProto{vi("z", onnx.TensorProto_FLOAT, "N", 3)}
 		}), want: `graph output #0 is not produced`, as: &format},
+		{name: "no outputs", data: with(func(s *modelSpec) { s.outputs = nil }), want: "graph has no outputs", as: &format},
 		{name: "opset 5", data: with(func(s *modelSpec) { s.opset = 5 }), want: "ai.onnx opset 5 is not supported (7..17 are", as: &opset},
 		{name: "opset 18", data: with(func(s *modelSpec) { s.opset = 18 }), want: "opset 18 is not supported", as: &opset},
 		{name: "symbolic inner dim", data: with(func(s *modelSpec) {
