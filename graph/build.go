@@ -281,6 +281,10 @@ func (b *Builder) Prepare() {
 	}
 }
 
+// SetRand replaces the random source of dropout masks; the trainer reseeds it
+// every epoch so that a resumed run draws the same masks.
+func (b *Builder) SetRand(r *rand.Rand) { b.rng = r }
+
 // AfterMachine must be called once a tape machine exists for the graph:
 // NewTapeMachine switches every batch-norm op to training mode, which wipes its
 // running statistics, so this restores them from the Model and sets the mode.

@@ -221,7 +221,7 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 // the gradients of every trainable parameter.
 func (t *trainer) build() error {
 	m := t.ck.Model
-	b, err := graph.Build(m, t.cfg.BatchSize, []string{graph.LogitsValue}, graph.Options{Mode: graph.Train, Rand: rand.New(rand.NewSource(t.cfg.Seed + 7919))})
+	b, err := graph.Build(m, t.cfg.BatchSize, []string{graph.LogitsValue}, graph.Options{Mode: graph.Train})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -291,6 +291,7 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		// Each epoch's order and dropout masks derive from (seed, epoch), so a
 		// resumed run replays them exactly.
 		order := digits.Shuffle(n, rand.New(rand.NewSource(cfg.Seed*1_000_003+int64(epoch))))
+		t.b.SetRand(rand.New(rand.NewSource(cfg.Seed*1_000_033 + int64(epoch) + 7919)))
 		start := time.Now()
 		for i := 0; i < ck.Batch; i++ {
 			t.b.Prepare()

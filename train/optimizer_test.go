@@ -1,0 +1,49 @@
+package train
+
+import (
+	"math"
+	"testing"
+)
+
+// TestStepByHand checks one and two steps of each optimizer against values
+// computed by hand from the update rules in optimizer.go (MATLAB's sgdm and adam).
+func TestStepByHand(t *testing.T) {
+	h := Hyper{LearnRate: 0.1, Momentum: 0.9, L2: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
+	for _, tc := range []struct {
+		kind        Optimizer
+		decay       bool
+		after1, at2 float64 // w after the first and second step, w0 = 1, g = 2 both times
+	}{
+		// sgdm: v1 = -0.1*2 = -0.2, w1 = 0.8; v2 = 0.9*-0.2 - 0.1*2 = -0.38, w2 = 0.42
+		{SGDM, false, 0.8, 0.42},
+		// with L2 0.5: g1 = 2.5, v1 = -0.25, w1 = 0.75; g2 = 2.375, v2 = -0.225-0.2375, w2 = 0.2875
+		{SGDM, true, 0.75, 0.2875},
+		// adam: bias-corrected m̂ = g and v̂ = g² while g is constant, so each step is
+		// -lr * g/(|g|+eps) ≈ -0.1
+		{Adam, false, 1 - 0.1*2/(2+1e-8), 1 - 2*0.1*2/(2+1e-8)},
+	} {
+		s, err := NewStepper(tc.kind, h, []int{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := []float32{1}
+		s.Step([][]float32{w}, [][]float32{{2}}, []bool{tc.decay})
+		if math.Abs(float64(w[0])-tc.after1) > 1e-6 {
+			t.Errorf("%s decay=%v: w1 = %v, want %v", tc.kind, tc.decay, w[0], tc.after1)
+		}
+		s.Step([][]float32{w}, [][]float32{{2}}, []bool{tc.decay})
+		if math.Abs(float64(w[0])-tc.at2) > 1e-6 {
+			t.Errorf("%s decay=%v: w2 = %v, want %v", tc.kind, tc.decay, w[0], tc.at2)
+		}
+	}
+}
+
+func TestHyperDefaults(t *testing.T) {
+	h := Hyper{}.Defaults()
+	if h.LearnRate != 0.01 || h.Momentum != 0.9 || h.L2 != 1e-4 || h.Beta1 != 0.9 || h.Beta2 != 0.999 || h.Epsilon != 1e-8 {
+		t.Errorf("defaults %+v are not MATLAB's", h)
+	}
+	if (Hyper{L2: -1}).Defaults().L2 != 0 {
+		t.Error("negative L2 should mean none")
+	}
+}
