@@ -1,0 +1,27 @@
+# make run   trains the paper's network on the built-in synthetic digits and exports model.onnx
+# make test  installs what the tests need (apt, npm) and runs every test, interop and conformance included
+
+GO ?= go
+
+.PHONY: run test build bench fuzz
+
+build:
+	$(GO) build -o onnxdigits ./cmd/onnxdigits
+
+run: build
+	./onnxdigits train
+	./onnxdigits export model.onnx
+	./onnxdigits inspect model.onnx
+
+test:
+	sh scripts/setup.sh
+	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
+	$(GO) vet ./...
+	ONNXDIGITS_INTEROP=1 ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+fuzz:
+	$(GO) test ./import -run '^$$' -fuzz FuzzDecode -fuzztime 2m
+	$(GO) test ./digits -run '^$$' -fuzz FuzzReadIDX -fuzztime 2m
