@@ -43,7 +43,7 @@ func (k *poolKernel) outShape(in []int) ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		if k.ceil && (o-1)*k.strides[i] >= in[2+i]+k.begin[i] {
+		if k.ceil && in[2+i] != Batch && (o-1)*k.strides[i] >= in[2+i]+k.begin[i] {
 			o-- // the last window would start in the end padding (ONNX, PyTorch rule)
 		}
 		out = append(out, o)
