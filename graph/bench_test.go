@@ -1,0 +1,38 @@
+package graph
+
+// Inference benchmarks of the paper's network in Gorgonia. Machine of record:
+// 2-core AVX-512 VM, Go 1.26, Gorgonia v0.9.18, gonum pure-Go BLAS.
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+func BenchmarkForward(b *testing.B) {
+	m, err := New("", DigitsInput(), rand.New(rand.NewSource(1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, batch := range []int{1, 64, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			img := make([]float32, batch*784)
+			for i := range img {
+				img[i] = float32(i%255) / 255
+			}
+			r := NewRunner(m, ProbsOutput, LabelOutput)
+			r.MaxBatch = batch
+			defer r.Close()
+			if _, err := r.Run(batch, img); err != nil { // compile outside the loop
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.Run(batch, img); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}

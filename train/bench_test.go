@@ -1,0 +1,33 @@
+package train
+
+// Benchmarks of training throughput. Machine of record: 2-core AVX-512 VM,
+// Go 1.26, Gorgonia v0.9.18 with gonum's pure-Go BLAS (see DESIGN §8 for the
+// peers). Compare runs with benchstat.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+)
+
+// BenchmarkTrainEpoch trains the paper's network for one epoch of the paper's
+// 7,500-image training split per iteration.
+func BenchmarkTrainEpoch(b *testing.B) {
+	tr, _ := digits.Split(digits.Synthetic(1000, 1), 0.75, 1)
+	for _, bs := range []int{128, 43} {
+		b.Run(fmt.Sprintf("batch=%d", bs), func(b *testing.B) {
+			b.ReportAllocs()
+			images := 0
+			for b.Loop() {
+				_, err := Train(context.Background(), Config{Epochs: 1, BatchSize: bs, Seed: 1}, tr, nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				images += (tr.Len() / bs) * bs
+			}
+			b.ReportMetric(float64(images)/b.Elapsed().Seconds(), "images/s")
+		})
+	}
+}
