@@ -123,6 +123,7 @@ func (c *Checkpoint) compatible(cfg Config) error {
 		}
 	}
 	check("loss", s.Loss, cfg.Loss)
+	check("loss scale", s.LossScale, cfg.LossScale)
 	check("optimizer", s.Optimizer, cfg.Optimizer)
 	check("batch size", s.BatchSize, cfg.BatchSize)
 	check("seed", s.Seed, cfg.Seed)

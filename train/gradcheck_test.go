@@ -58,7 +58,7 @@ func newGradProblem(t *testing.T, arch string, loss Loss, batch int) *gradProble
 	if err := G.Let(b.Value(graph.ImageInput), tensor.New(tensor.WithShape(batch, 1, 28, 28), tensor.WithBacking(img))); err != nil {
 		t.Fatal(err)
 	}
-	l, err := loss.Node(b.Value(graph.LogitsValue), target)
+	l, err := loss.Node(b.Value(graph.LogitsValue), target, 0.4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +144,11 @@ func TestGradients(t *testing.T) {
 		{"conv3x3x4p1,bn,relu,maxpool2,conv3x3x3s2,bn,fc12,relu,fc10", CrossEntropy},
 		{"conv3x3x2,avgpool2,fc10", SSE},
 		{"conv3x3x3,bn,relu,gap,fc10", MAE},
+		// Robust losses with scale 0.4, so residuals fall on both sides of it.
+		{"conv3x3x4,bn,relu,fc10", Huber},
+		{"conv3x3x4,bn,relu,fc10", Tukey},
+		{"conv3x3x4,bn,relu,fc10", Welch},
+		{"conv3x3x4,bn,relu,fc10", Cauchy},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", tc.loss, tc.arch), func(t *testing.T) {
 			g := newGradProblem(t, tc.arch, tc.loss, 6)

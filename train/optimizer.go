@@ -8,13 +8,25 @@ import (
 // Optimizer names an update rule.
 type Optimizer string
 
+// The update rules, with g the gradient plus the L2 term λw:
 const (
-	SGDM Optimizer = "sgdm" // v ← μv − α(g + λw); w ← w + v (MATLAB's sgdm)
-	Adam Optimizer = "adam" // Kingma & Ba with bias correction (MATLAB's adam)
+	SGDM Optimizer = "sgdm" // v ← μv − αg; w ← w + v (MATLAB's sgdm)
+	Adam Optimizer = "adam" // m ← β1m+(1−β1)g; v ← β2v+(1−β2)g²; w ← w − α m̂/(√v̂+ε) (MATLAB's adam)
+	// RMSProp: v ← ρv+(1−ρ)g²; w ← w − α g/(√v+ε), ρ = Beta2 (MATLAB's rmsprop,
+	// whose SquaredGradientDecayFactor defaults to 0.9 there; here 0.999 unless set).
+	RMSProp Optimizer = "rmsprop"
+	// Adagrad: s ← s+g²; w ← w − α g/(√s+ε) (Duchi et al.).
+	Adagrad Optimizer = "adagrad"
+	// Adadelta: u ← ρu+(1−ρ)g²; Δ = √(d+ε)/√(u+ε)·g; d ← ρd+(1−ρ)Δ²; w ← w − αΔ
+	// (Zeiler; ρ = Rho, default 0.9; α scales the step as in PyTorch, where 1.0 is the
+	// paper's rule; ε defaults to 1e-6 for it).
+	Adadelta Optimizer = "adadelta"
+	// Nadam: Adam with Nesterov momentum (Dozat): w ← w − α (β1 m̂ + (1−β1) g/(1−β1^t))/(√v̂+ε).
+	Nadam Optimizer = "nadam"
 )
 
 // Optimizers lists the valid optimizer names.
-var Optimizers = []Optimizer{SGDM, Adam}
+var Optimizers = []Optimizer{SGDM, Adam, RMSProp, Adagrad, Adadelta, Nadam}
 
 // ParseOptimizer checks an optimizer name.
 func ParseOptimizer(s string) (Optimizer, error) {
@@ -34,7 +46,8 @@ type Hyper struct {
 	L2        float64 // λ, default 1e-4; applied to weights, not to conv/dense biases
 	Beta1     float64 // adam, default 0.9
 	Beta2     float64 // adam, default 0.999
-	Epsilon   float64 // adam, default 1e-8
+	Epsilon   float64 // adam, nadam, rmsprop, adagrad: default 1e-8 (adadelta: 1e-6)
+	Rho       float64 // adadelta decay, default 0.9
 }
 
 // Defaults fills zero fields with MATLAB's defaults. A negative L2 means none.
@@ -50,6 +63,7 @@ func (h Hyper) Defaults() Hyper {
 	def(&h.Beta1, 0.9)
 	def(&h.Beta2, 0.999)
 	def(&h.Epsilon, 1e-8)
+	def(&h.Rho, 0.9)
 	if h.L2 < 0 {
 		h.L2 = 0
 	}
@@ -76,10 +90,13 @@ func NewStepper(kind Optimizer, h Hyper, sizes []int) (*Stepper, error) {
 	if _, err := ParseOptimizer(string(kind)); err != nil {
 		return nil, err
 	}
+	if kind == Adadelta && h.Epsilon == 0 {
+		h.Epsilon = 1e-6
+	}
 	s := &Stepper{Kind: kind, Hyper: h.Defaults()}
 	for _, n := range sizes {
 		s.State.M = append(s.State.M, make([]float32, n))
-		if kind == Adam {
+		if kind == Adam || kind == Nadam || kind == Adadelta {
 			s.State.V = append(s.State.V, make([]float32, n))
 		}
 	}
@@ -114,14 +131,42 @@ func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
 				m[j] = float32(v)
 				w[j] = float32(float64(w[j]) + v)
 			}
-		case Adam:
+		case Adam, Nadam:
 			v := s.State.V[i]
 			for j := range w {
 				gj := float64(g[j]) + l2*float64(w[j])
 				mj := h.Beta1*float64(m[j]) + (1-h.Beta1)*gj
 				vj := h.Beta2*float64(v[j]) + (1-h.Beta2)*gj*gj
 				m[j], v[j] = float32(mj), float32(vj)
-				w[j] = float32(float64(w[j]) - h.LearnRate*(mj/c1)/(math.Sqrt(vj/c2)+h.Epsilon))
+				mhat := mj / c1
+				if s.Kind == Nadam {
+					mhat = h.Beta1*mhat + (1-h.Beta1)*gj/c1
+				}
+				w[j] = float32(float64(w[j]) - h.LearnRate*mhat/(math.Sqrt(vj/c2)+h.Epsilon))
+			}
+		case RMSProp:
+			for j := range w {
+				gj := float64(g[j]) + l2*float64(w[j])
+				vj := h.Beta2*float64(m[j]) + (1-h.Beta2)*gj*gj
+				m[j] = float32(vj)
+				w[j] = float32(float64(w[j]) - h.LearnRate*gj/(math.Sqrt(vj)+h.Epsilon))
+			}
+		case Adagrad:
+			for j := range w {
+				gj := float64(g[j]) + l2*float64(w[j])
+				sj := float64(m[j]) + gj*gj
+				m[j] = float32(sj)
+				w[j] = float32(float64(w[j]) - h.LearnRate*gj/(math.Sqrt(sj)+h.Epsilon))
+			}
+		case Adadelta:
+			d := s.State.V[i]
+			for j := range w {
+				gj := float64(g[j]) + l2*float64(w[j])
+				uj := h.Rho*float64(m[j]) + (1-h.Rho)*gj*gj
+				delta := math.Sqrt(float64(d[j])+h.Epsilon) / math.Sqrt(uj+h.Epsilon) * gj
+				m[j] = float32(uj)
+				d[j] = float32(h.Rho*float64(d[j]) + (1-h.Rho)*delta*delta)
+				w[j] = float32(float64(w[j]) - h.LearnRate*delta)
 			}
 		}
 	}

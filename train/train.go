@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Arch       string    // architecture spec (graph.ArchHelp); "" is graph.DefaultArch
 	Loss       Loss      // "" is crossentropy
+	LossScale  float64   // scale c of the robust losses; 0 takes Loss.DefaultScale
 	Optimizer  Optimizer // "" is adam
 	Epochs     int       // 0 is 20
 	BatchSize  int       // 0 is 43 (the paper's best configuration)
@@ -71,6 +72,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: epochs %d must be at least 1", c.Epochs)
 	case c.BatchSize < 1:
 		return fmt.Errorf("train: batch size %d must be at least 1", c.BatchSize)
+	case c.LossScale < 0 || math.IsNaN(c.LossScale) || math.IsInf(c.LossScale, 0):
+		return fmt.Errorf("train: loss scale %g must be positive (0 for the default)", c.LossScale)
 	case !(c.Hyper.LearnRate > 0) || math.IsInf(c.Hyper.LearnRate, 0):
 		return fmt.Errorf("train: learn rate %g must be positive", c.Hyper.LearnRate)
 	case c.Hyper.Momentum < 0 || c.Hyper.Momentum >= 1:
@@ -232,7 +235,7 @@ func (t *trainer) build() error {
 		return fmt.Errorf("train: model must have input %q and value %q", graph.ImageInput, graph.LogitsValue)
 	}
 	t.target = G.NewMatrix(b.G, G.Float32, G.WithShape(t.cfg.BatchSize, t.k), G.WithName("target"))
-	if t.loss, err = t.cfg.Loss.Node(t.logits, t.target); err != nil {
+	if t.loss, err = t.cfg.Loss.Node(t.logits, t.target, t.cfg.LossScale); err != nil {
 		return err
 	}
 	learn, tensors := b.Learnables()
@@ -412,7 +415,7 @@ func (t *trainer) evaluate() (loss, acc float64, err error) {
 		return 0, 0, fmt.Errorf("train: validation: %w", err)
 	}
 	probs := res[0].Float
-	return t.cfg.Loss.Value(probs, v.Labels, t.k), float64(countCorrect(probs, v.Labels, t.k)) / float64(v.Len()), nil
+	return t.cfg.Loss.Value(probs, v.Labels, t.k, t.cfg.LossScale), float64(countCorrect(probs, v.Labels, t.k)) / float64(v.Len()), nil
 }
 
 // stamp records how the model was trained in its metadata (exported to ONNX).
@@ -427,6 +430,9 @@ func (t *trainer) stamp() {
 		delete(m.Meta, "arch")
 	}
 	m.Meta["loss"] = string(cfg.Loss)
+	if c := cfg.Loss.scale(cfg.LossScale); c != 0 {
+		m.Meta["loss_scale"] = strconv.FormatFloat(c, 'g', -1, 64)
+	}
 	m.Meta["optimizer"] = string(cfg.Optimizer)
 	m.Meta["epochs"] = strconv.Itoa(t.ck.Epoch)
 	m.Meta["batch_size"] = strconv.Itoa(cfg.BatchSize)

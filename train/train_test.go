@@ -224,7 +224,11 @@ func TestLossValueMatchesNode(t *testing.T) {
 			probs[i*3+j] = float32(math.Exp(float64(v)) / s)
 		}
 	}
-	for _, l := range Losses {
+	for _, tc := range []struct {
+		l     Loss
+		scale float64
+	}{{CrossEntropy, 0}, {MAE, 0}, {SSE, 0}, {Huber, 0}, {Huber, 0.3}, {Tukey, 0}, {Tukey, 0.3}, {Welch, 0}, {Welch, 0.3}, {Cauchy, 0}, {Cauchy, 0.3}} {
+		l := tc.l
 		g := G.NewGraph()
 		x := G.NewMatrix(g, G.Float32, G.WithShape(3, 3), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(3, 3), tensor.WithBacking(slices.Clone(logits)))))
 		oh := make([]float32, 9)
@@ -232,7 +236,7 @@ func TestLossValueMatchesNode(t *testing.T) {
 			oh[i*3+int(lab)] = 1
 		}
 		tg := G.NewMatrix(g, G.Float32, G.WithShape(3, 3), G.WithName("t"), G.WithValue(tensor.New(tensor.WithShape(3, 3), tensor.WithBacking(oh))))
-		n, err := l.Node(x, tg)
+		n, err := l.Node(x, tg, tc.scale)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,10 +245,10 @@ func TestLossValueMatchesNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := float64(n.Value().Data().(float32))
-		want := l.Value(probs, labels, 3)
+		want := l.Value(probs, labels, 3, tc.scale)
 		vm.Close()
 		if math.Abs(got-want) > 1e-6 {
-			t.Errorf("%s: graph %v, Go %v", l, got, want)
+			t.Errorf("%s (scale %g): graph %v, Go %v", l, tc.scale, got, want)
 		}
 	}
 }
@@ -257,7 +261,7 @@ func TestSoftmaxBesideLogSoftmax(t *testing.T) {
 	x := G.NewMatrix(g, G.Float32, G.WithShape(2, 3), G.WithName("x"), G.WithValue(tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{1, 2, 3, 0, 0, 0}))))
 	tg := G.NewMatrix(g, G.Float32, G.WithShape(2, 3), G.WithName("t"), G.WithValue(tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{0, 0, 1, 1, 0, 0}))))
 	probs := G.Must(G.SoftMax(x, 1))
-	if _, err := CrossEntropy.Node(x, tg); err != nil {
+	if _, err := CrossEntropy.Node(x, tg, 0); err != nil {
 		t.Fatal(err)
 	}
 	vm := G.NewTapeMachine(g)

@@ -36,8 +36,9 @@ func trainCommand() *cli.Command {
 		Flags: []cli.Flag{
 			dataFlag(),
 			&cli.StringFlag{Name: "arch", Value: graph.DefaultArch, Usage: "network: " + graph.ArchHelp},
-			&cli.StringFlag{Name: "loss", Value: string(train.CrossEntropy), Usage: "classification layer: crossentropy, mae or sse"},
-			&cli.StringFlag{Name: "optimizer", Value: string(train.Adam), Usage: "sgdm or adam"},
+			&cli.StringFlag{Name: "loss", Value: string(train.CrossEntropy), Usage: "classification layer: crossentropy, mae, sse (the paper's) or huber, tukey, welch, cauchy (robust)"},
+			&cli.Float64Flag{Name: "loss-scale", Usage: "scale c of the robust losses (0: huber 1.345, tukey 4.685, welch 2.9846, cauchy 2.3849)"},
+			&cli.StringFlag{Name: "optimizer", Value: string(train.Adam), Usage: "sgdm, adam (the paper's) or rmsprop, adagrad, adadelta, nadam"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "epochs to train (with --resume: the total)"},
 			&cli.IntFlag{Name: "batch-size", Value: 43, Usage: "mini-batch size; the last incomplete batch of an epoch is dropped"},
 			&cli.Float64Flag{Name: "learn-rate", Value: 0.01, Usage: "learning rate"},
@@ -57,11 +58,14 @@ func runTrain(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return badUsage("train takes no arguments, got %q", c.Args().Slice())
 	}
-	if err := oneOf("loss", c.String("loss"), "crossentropy", "mae", "sse"); err != nil {
+	if err := oneOf("loss", c.String("loss"), names(train.Losses)...); err != nil {
 		return err
 	}
-	if err := oneOf("optimizer", c.String("optimizer"), "sgdm", "adam"); err != nil {
+	if err := oneOf("optimizer", c.String("optimizer"), names(train.Optimizers)...); err != nil {
 		return err
+	}
+	if c.Float64("loss-scale") < 0 {
+		return badUsage("--loss-scale must be positive")
 	}
 	l2 := c.Float64("l2")
 	if l2 == 0 {
@@ -70,6 +74,7 @@ func runTrain(c *cli.Context) error {
 	cfg := train.Config{
 		Arch:       c.String("arch"),
 		Loss:       train.Loss(c.String("loss")),
+		LossScale:  c.Float64("loss-scale"),
 		Optimizer:  train.Optimizer(c.String("optimizer")),
 		Epochs:     c.Int("epochs"),
 		BatchSize:  c.Int("batch-size"),
@@ -118,6 +123,15 @@ func runTrain(c *cli.Context) error {
 		fmt.Fprintf(w, "curves written to %s\n", dir)
 	}
 	return nil
+}
+
+// names converts a list of string-like values for oneOf.
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func orDefault(s, d string) string {
