@@ -33,7 +33,7 @@ import (
 // Image i has label i%10, so classes are balanced and interleaved. About
 // half the images are glyphs from the twelve Go font faces, half are digit
 // skeletons drawn as jittered pen strokes (closer to handwriting). Each gets
-// a smooth elastic warp, a random size (14-23 px tall), aspect, slant and
+// a smooth elastic warp, a random size (15-23 px tall), aspect, slant and
 // shift, a random stroke width (thinned or thickened glyphs), then light
 // blur, a random contrast and a little noise.
 //
@@ -241,23 +241,23 @@ func (r *renderer) render(dst []float32, d int, seed int64, i int) float32 {
 	useFont := rng.IntN(2) == 0
 
 	// Size, aspect, slant and elastic warp, all in design space (height 1).
-	height := r.uniform(14, 23) // px
-	aspect := r.uniform(0.8, 1.25)
-	shear := r.uniform(-0.25, 0.25)
+	height := r.uniform(15, 23) // px
+	aspect := r.uniform(0.85, 1.2)
+	shear := r.uniform(-0.18, 0.18)
 	wp := warp{
-		ax: r.uniform(0, 0.05), fx: r.uniform(2, 6), px: r.uniform(0, 2*math.Pi),
-		ay: r.uniform(0, 0.05), fy: r.uniform(2, 6), py: r.uniform(0, 2*math.Pi),
+		ax: r.uniform(0, 0.035), fx: r.uniform(2, 6), px: r.uniform(0, 2*math.Pi),
+		ay: r.uniform(0, 0.035), fy: r.uniform(2, 6), py: r.uniform(0, 2*math.Pi),
 	}
 
 	var minX, minY, maxX, maxY float32
 	var g *glyph
 	var sk []stroke
-	width := r.uniform(1.5, 3.6) * (0.75 + 0.25*height/18) // pen width, px
+	width := r.uniform(1.6, 3.6) * (0.75 + 0.25*height/18) // pen width, px
 	if useFont {
 		faces := glyphs[d]
 		g = &faces[rng.IntN(len(faces))]
 		minX, minY, maxX, maxY = g.minX, g.minY, g.maxX, g.maxY
-		shear *= 0.5 // some faces are italic already
+		shear *= 0.4 // some faces are italic already
 	} else {
 		forms := skeletons[d]
 		sk = forms[rng.IntN(len(forms))]
@@ -358,9 +358,9 @@ func (r *renderer) drawGlyph(g *glyph, toImage func(pt) pt, height float32) {
 	z.Draw(r.hi, r.hi.Bounds(), image.Opaque, image.Point{})
 
 	// Stroke weight: the faces run from thin (regular at small sizes) to
-	// bold; widen or narrow by up to ~0.75 / 0.5 output pixels so widths
+	// bold; widen or narrow by up to ~0.75 / 0.25 output pixels so widths
 	// overlap with the pen-drawn half.
-	switch rad := r.rng.IntN(6) - 2; {
+	switch rad := r.rng.IntN(5) - 1; {
 	case rad > 0:
 		morph(r.hi.Pix, r.tmp, n, rad, true)
 	case rad < 0 && height > 17: // thin only glyphs large enough to survive it
@@ -416,7 +416,7 @@ func morph(pix, tmp []uint8, n, rad int, grow bool) {
 // falls from 1 to 0 across the last pixel of the pen's edge).
 func (r *renderer) drawStrokes(sk []stroke, toImage func(pt) pt, width float32) {
 	rng := r.rng
-	jitter := r.uniform(0.015, 0.045)
+	jitter := r.uniform(0.01, 0.03)
 	for _, st := range sk {
 		// Jitter control points; shared end points of strokes that meet are
 		// jittered independently, which opens or crosses joins a little as
@@ -526,16 +526,16 @@ func (r *renderer) finish(dst []float32) {
 			}
 		}
 	}
-	// Contrast: the brightest stroke pixel lands in [0.75, 1].
+	// Contrast: the brightest stroke pixel lands in [0.8, 1].
 	var peak float32
 	for _, v := range r.img {
 		peak = max(peak, v)
 	}
 	gain := float32(1)
 	if peak > 0 {
-		gain = r.uniform(0.75, 1) / peak
+		gain = r.uniform(0.8, 1) / peak
 	}
-	noise := r.uniform(0, 0.04)
+	noise := r.uniform(0, 0.025)
 	for p, v := range r.img {
 		v = v*gain + noise*float32(rng.NormFloat64())
 		dst[p] = min(max(v, 0), 1)

@@ -99,7 +99,7 @@ func TestSyntheticShape(t *testing.T) {
 		if touches {
 			border++
 		}
-		// The generator sets the brightest stroke pixel to 0.75..1 before
+		// The generator sets the brightest stroke pixel to 0.8..1 before
 		// noise; even a thin, small, blurred 1 covers a dozen pixels.
 		if peak < 0.6 || faint < 12 {
 			t.Errorf("image %d (label %d): peak %v, %v pixels above 0.25: nearly blank", i, s.Labels[i], peak, faint)
