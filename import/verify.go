@@ -1,0 +1,594 @@
+package onnximport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/advancedclimatesystems/gonnx/onnx"
+	onnxgo "github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"google.golang.org/protobuf/proto"
+	"gorgonia.org/tensor"
+
+	"github.com/onnxdigits/onnxdigits/graph"
+	// Before onnx-go's messages register: see the package doc.
+	_ "github.com/onnxdigits/onnxdigits/import/internal/pbconflict"
+)
+
+// DefaultTolerance is the parity bound of DESIGN §5: probabilities within 1e-5
+// absolute. Float32 softmax outputs of the same graph computed in a different
+// order (Gorgonia vs onnx-go vs onnxruntime) differ by ~1e-7; 1e-5 leaves room
+// for that while catching any real difference in weights or op semantics.
+const DefaultTolerance = 1e-5
+
+// Names of the three sources Verify compares.
+const (
+	SourceNative = "native"  // the model as trained (a checkpoint), run in Gorgonia
+	SourceImport = "import"  // the ONNX bytes decoded by this package, run in Gorgonia
+	SourceOnnxGo = "onnx-go" // the ONNX bytes run by github.com/owulveryck/onnx-go (gorgonnx backend)
+)
+
+// VerifyOptions configure Verify. The zero value is ready to use.
+type VerifyOptions struct {
+	// Import is passed to Decode.
+	Import Options
+	// OnnxGoBatch is the number of images per onnx-go run; 0 means 50. onnx-go
+	// builds a graph for one fixed input shape, so the images go in chunks of this
+	// size (the last padded with blank images), one freshly decoded model each.
+	OnnxGoBatch int
+	// SkipOnnxGo leaves the onnx-go reference out (its pairs are reported as not
+	// available).
+	SkipOnnxGo bool
+}
+
+// Comparison holds the differences between the outputs of two sources on the
+// same images.
+type Comparison struct {
+	A, B string // source names, e.g. SourceNative and SourceImport
+	// Available is false when one side could not run; Reason says why.
+	Available bool
+	Reason    string
+	// MaxAbs is max |a-b| over all probabilities, at image WorstImage.
+	MaxAbs     float64
+	WorstImage int
+	// MaxRel is max |a-b| / max(|a|,|b|) over the probabilities of at least
+	// RelFloor (smaller ones are dominated by float32 rounding of exp).
+	MaxRel float64
+	// Agree counts images whose labels are equal, out of N.
+	Agree, N int
+}
+
+// RelFloor is the smallest probability MaxRel considers.
+const RelFloor = 1e-6
+
+// OK reports whether the pair is within tol and all labels agree. A pair that
+// is not available is OK: it was not compared.
+func (c *Comparison) OK(tol float64) bool {
+	return !c.Available || (c.MaxAbs <= tol && c.Agree == c.N)
+}
+
+// Report is the result of Verify.
+type Report struct {
+	N       int    // images compared
+	Classes int    // K, the width of the compared output
+	Output  string // name of the compared output
+	// LogProbs is set when the output holds log-probabilities (a LogSoftmax
+	// head): they are exponentiated before comparison.
+	LogProbs bool
+	// Pairs are native vs import, native vs onnx-go, import vs onnx-go, in that
+	// order.
+	Pairs []Comparison
+	// Notes explain unavailable sources and adjustments made for onnx-go.
+	Notes []string
+}
+
+// Compared counts the available pairs.
+func (r *Report) Compared() int {
+	n := 0
+	for _, p := range r.Pairs {
+		if p.Available {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether every available pair has probabilities within tol and all
+// labels equal. With no pair available it is true (nothing disagreed); check
+// Compared for that case.
+func (r *Report) OK(tol float64) bool {
+	for i := range r.Pairs {
+		if !r.Pairs[i].OK(tol) {
+			return false
+		}
+	}
+	return true
+}
+
+// Format writes the report as a table, followed by the notes and a verdict
+// against tol.
+func (r *Report) Format(w io.Writer, tol float64) error {
+	var b strings.Builder
+	what := "probabilities"
+	if r.LogProbs {
+		what = "exp(log-probabilities)"
+	}
+	fmt.Fprintf(&b, "%d images, output %q (%s, N x %d), tolerance %.0e absolute, labels 100%%\n", r.N, r.Output, what, r.Classes, tol)
+	fmt.Fprintf(&b, "%-20s %12s %12s %18s  %s\n", "pair", "max |Δprob|", "max rel Δ", "labels agree", "result")
+	for _, p := range r.Pairs {
+		name := p.A + " vs " + p.B
+		if !p.Available {
+			fmt.Fprintf(&b, "%-20s %12s %12s %18s  n/a: %s\n", name, "-", "-", "-", p.Reason)
+			continue
+		}
+		verdict := "ok"
+		if !p.OK(tol) {
+			verdict = "FAIL"
+		}
+		agree := fmt.Sprintf("%d/%d", p.Agree, p.N)
+		if p.N > 0 {
+			agree += fmt.Sprintf(" (%.2f%%)", 100*float64(p.Agree)/float64(p.N))
+		}
+		fmt.Fprintf(&b, "%-20s %12.3g %12.3g %18s  %s\n", name, p.MaxAbs, p.MaxRel, agree, verdict)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	switch {
+	case r.Compared() == 0:
+		b.WriteString("nothing compared: only the imported model ran\n")
+	case r.OK(tol):
+		fmt.Fprintf(&b, "parity ok (%d of %d pairs compared)\n", r.Compared(), len(r.Pairs))
+	default:
+		b.WriteString("parity FAILED\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// outputs of one source: probabilities (N,K) and labels (N).
+type verifyOutputs struct {
+	probs  []float32
+	labels []int64
+	err    error // why the source is not available
+}
+
+// Verify runs n images through up to three implementations of one model and
+// compares their class probabilities and labels:
+//
+//   - native: the model as trained (nil to leave it out), in Gorgonia;
+//   - import: data decoded by Decode, in Gorgonia;
+//   - onnx-go: data run by github.com/owulveryck/onnx-go with its Gorgonia backend,
+//     an independent importer, given the graph up to the probabilities (it has no
+//     ArgMax: the other outputs and the nodes only they need are removed).
+//
+// images is (n,C,H,W) float32 as the model's input expects. The compared output
+// is "probabilities" when the model has it, otherwise its first float (N,K)
+// output; a LogSoftmax output is exponentiated. Labels come from the model's
+// int64 label output where there is one, otherwise from the argmax.
+//
+// onnx-go handles only some graphs and can fail silently (DESIGN §5: a wrong
+// [10] tensor of ones on a LeNet); a panic, error, wrong output shape, non-finite
+// value or probability row not summing to 1 makes its pairs "not available"
+// with the reason, never an error. Decode and run failures of the import or the
+// native model are errors.
+func Verify(data []byte, native *graph.Model, images []float32, n int, opts VerifyOptions) (*Report, error) {
+	if n <= 0 {
+		return nil, errors.New("onnximport: verify: no images")
+	}
+	imported, err := Decode(data, opts.Import)
+	if err != nil {
+		return nil, err
+	}
+	probsName, labelName, logProbs, k, err := classifierOutputs(imported)
+	if err != nil {
+		return nil, err
+	}
+	if len(imported.Inputs) != 1 {
+		return nil, fmt.Errorf("onnximport: verify: the model has %d inputs, want one image input", len(imported.Inputs))
+	}
+	in := imported.Inputs[0]
+	if len(in.Shape) == 0 || in.Shape[0] != graph.Batch {
+		return nil, fmt.Errorf("onnximport: verify: input %q %v has no batch dimension", in.Name, in.Shape)
+	}
+	per := 1
+	for _, d := range in.Shape[1:] {
+		per *= d
+	}
+	if len(images) != n*per {
+		return nil, fmt.Errorf("onnximport: verify: got %d values for %d images of %v", len(images), n, in.Shape[1:])
+	}
+	r := &Report{N: n, Classes: k, Output: probsName, LogProbs: logProbs}
+
+	imp := verifyRunGraph(imported, probsName, labelName, logProbs, images, n)
+	if imp.err != nil {
+		return nil, fmt.Errorf("onnximport: verify: running the imported model: %w", imp.err)
+	}
+	var nat verifyOutputs
+	if native == nil {
+		nat.err = errors.New("no native model given")
+	} else {
+		np, nl, nlog, nk, err := classifierOutputs(native)
+		if err != nil {
+			return nil, fmt.Errorf("onnximport: verify: native model: %w", err)
+		}
+		if nk != k {
+			return nil, fmt.Errorf("onnximport: verify: the native model has %d classes, the ONNX model %d", nk, k)
+		}
+		if nat = verifyRunGraph(native, np, nl, nlog, images, n); nat.err != nil {
+			return nil, fmt.Errorf("onnximport: verify: running the native model: %w", nat.err)
+		}
+	}
+	var ogo verifyOutputs
+	if opts.SkipOnnxGo {
+		ogo.err = errors.New("skipped")
+	} else {
+		var notes []string
+		ogo, notes = runOnnxGo(data, imported, probsName, logProbs, k, images, n, per, opts.OnnxGoBatch)
+		r.Notes = append(r.Notes, notes...)
+		if ogo.err != nil {
+			r.Notes = append(r.Notes, "onnx-go could not run this graph: "+ogo.err.Error()+
+				"; onnx-go is a reference only for the ops it handles (DESIGN §5), so its pairs were not compared")
+			ogo.err = errors.New("could not run this graph (see note)")
+		}
+	}
+	r.Pairs = []Comparison{
+		comparePair(SourceNative, SourceImport, nat, imp, n, k),
+		comparePair(SourceNative, SourceOnnxGo, nat, ogo, n, k),
+		comparePair(SourceImport, SourceOnnxGo, imp, ogo, n, k),
+	}
+	return r, nil
+}
+
+// classifierOutputs picks the compared output of m: "probabilities" if present,
+// else the first float output of shape (N,K); and an int64 (N) label output
+// computed by ArgMax from it, if any.
+func classifierOutputs(m *graph.Model) (probs, label string, logProbs bool, k int, err error) {
+	for _, o := range m.Outputs {
+		if o.Type == graph.Float32 && len(o.Shape) == 2 && o.Shape[0] == graph.Batch && o.Shape[1] > 0 {
+			if probs == "" || o.Name == graph.ProbsOutput {
+				probs, k = o.Name, o.Shape[1]
+			}
+		}
+	}
+	if probs == "" {
+		return "", "", false, 0, fmt.Errorf("onnximport: verify: the model has no float output of shape (N,K) (outputs %v)", verifyValueNames(m.Outputs))
+	}
+	if p := m.Producer(probs); p != nil && p.Op.Type() == "LogSoftmax" {
+		logProbs = true
+	}
+	for _, o := range m.Outputs {
+		if o.Type != graph.Int64 {
+			continue
+		}
+		if p := m.Producer(o.Name); p != nil && p.Op.Type() == "ArgMax" && len(p.Inputs) > 0 && p.Inputs[0] == probs {
+			label = o.Name
+			break
+		}
+	}
+	return probs, label, logProbs, k, nil
+}
+
+func verifyValueNames(vs []graph.Value) []string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = v.Name
+	}
+	return s
+}
+
+// verifyRunGraph runs m in Gorgonia and returns probabilities and labels.
+func verifyRunGraph(m *graph.Model, probs, label string, logProbs bool, images []float32, n int) (out verifyOutputs) {
+	want := []string{probs}
+	if label != "" {
+		want = append(want, label)
+	}
+	r := graph.NewRunner(m, want...)
+	defer r.Close()
+	res, err := r.Run(n, images)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	out.probs = res[0].Float
+	if logProbs {
+		verifyExp(out.probs)
+	}
+	k := len(out.probs) / n
+	if label != "" {
+		out.labels = res[1].Int64
+	} else {
+		out.labels = verifyArgmax(out.probs, n, k)
+	}
+	return out
+}
+
+func verifyExp(x []float32) {
+	for i, v := range x {
+		x[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+func verifyArgmax(p []float32, n, k int) []int64 {
+	labels := make([]int64, n)
+	for i := range n {
+		row := p[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		labels[i] = int64(best)
+	}
+	return labels
+}
+
+func comparePair(a, b string, x, y verifyOutputs, n, k int) Comparison {
+	c := Comparison{A: a, B: b, N: n}
+	switch {
+	case x.err != nil:
+		c.Reason = a + ": " + x.err.Error()
+		return c
+	case y.err != nil:
+		c.Reason = b + ": " + y.err.Error()
+		return c
+	}
+	c.Available = true
+	for i := range n {
+		if x.labels[i] == y.labels[i] {
+			c.Agree++
+		}
+		for j := range k {
+			u, v := float64(x.probs[i*k+j]), float64(y.probs[i*k+j])
+			d := math.Abs(u - v)
+			if d > c.MaxAbs || math.IsNaN(d) {
+				c.MaxAbs, c.WorstImage = d, i
+				if math.IsNaN(d) {
+					c.MaxAbs = math.Inf(1)
+				}
+			}
+			if s := max(math.Abs(u), math.Abs(v)); s >= RelFloor && d/s > c.MaxRel {
+				c.MaxRel = d / s
+			}
+		}
+	}
+	return c
+}
+
+// onnxGoBatch picks the chunk size for onnx-go: want (default 50), lowered
+// while it equals a dim of some parameter. gorgonnx broadcasts a 1-D operand
+// along the first axis of the other one whose size matches ("an educated
+// guess", broadcast.go reshapeNode), so a batch equal to, say, a bias length
+// would silently broadcast along the batch axis.
+func onnxGoBatch(m *graph.Model, want, n int) int {
+	if want <= 0 {
+		want = 50
+	}
+	want = min(want, n)
+	dims := map[int]bool{}
+	for _, p := range m.Params {
+		for _, d := range p.Dims {
+			dims[d] = true
+		}
+	}
+	shapes, _ := m.Shapes()
+	for _, s := range shapes {
+		for _, d := range s {
+			dims[d] = true
+		}
+	}
+	for b := want; b > 1; b-- {
+		if !dims[b] {
+			return b
+		}
+	}
+	return 1
+}
+
+// onnxGoModel returns the ONNX bytes onnx-go runs: only the nodes needed for
+// output probs, no value_info, and parameters of shape (1,...) that an Add, Sub,
+// Mul or Div broadcasts against a batch tiled to batch (gorgonnx broadcasts
+// (N,1,28,28) - (1,1,28,28) only for N = 1: "broadcast not yet implemented").
+func onnxGoModel(data []byte, imported *graph.Model, probs string, batch int) ([]byte, []string, error) {
+	var mp onnx.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, nil, err
+	}
+	g := mp.GetGraph()
+	producer := map[string]*onnx.NodeProto{}
+	for _, nd := range g.GetNode() {
+		for _, o := range nd.GetOutput() {
+			producer[o] = nd
+		}
+	}
+	// Keep the nodes probs depends on, in their original order.
+	keep := map[*onnx.NodeProto]bool{}
+	stack := []string{probs}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		nd := producer[v]
+		if nd == nil || keep[nd] {
+			continue
+		}
+		keep[nd] = true
+		stack = append(stack, nd.GetInput()...)
+	}
+	var notes []string
+	var dropped []string
+	nodes := g.GetNode()[:0:0]
+	for _, nd := range g.GetNode() {
+		if keep[nd] {
+			nodes = append(nodes, nd)
+		} else {
+			dropped = append(dropped, nd.GetOpType())
+		}
+	}
+	if len(dropped) > 0 {
+		notes = append(notes, fmt.Sprintf("onnx-go was given the graph up to %q (removed: %s)", probs, strings.Join(dropped, ", ")))
+	}
+	g.Node = nodes
+	var outs []*onnx.ValueInfoProto
+	for _, o := range g.GetOutput() {
+		if o.GetName() == probs {
+			outs = append(outs, o)
+		}
+	}
+	g.Output = outs
+	g.ValueInfo = nil
+
+	if batch > 1 {
+		shapes, err := imported.Shapes()
+		if err != nil {
+			return nil, nil, err
+		}
+		inits := map[string]*onnx.TensorProto{}
+		for _, t := range g.GetInitializer() {
+			inits[t.GetName()] = t
+		}
+		tiled := map[string]string{}
+		for _, nd := range g.Node {
+			switch nd.GetOpType() {
+			case "Add", "Sub", "Mul", "Div":
+			default:
+				continue
+			}
+			if len(nd.Input) != 2 {
+				continue
+			}
+			for i, name := range nd.Input {
+				other := shapes[nd.Input[1-i]]
+				p := imported.Param(name)
+				if inits[name] == nil || p == nil || p.Data == nil || len(p.Dims) < 2 || p.Dims[0] != 1 ||
+					len(other) != len(p.Dims) || other[0] != graph.Batch {
+					continue
+				}
+				if t, ok := tiled[name]; ok {
+					nd.Input[i] = t
+					continue
+				}
+				t := &onnx.TensorProto{
+					Name:      name + "/tiled_for_onnx_go",
+					Dims:      append([]int64{int64(batch)}, verifyInt64s(p.Dims[1:])...),
+					DataType:  int32(onnx.TensorProto_FLOAT),
+					FloatData: slices.Repeat(p.Data, batch),
+				}
+				g.Initializer = append(g.Initializer, t)
+				tiled[name] = t.Name
+				nd.Input[i] = t.Name
+				notes = append(notes, fmt.Sprintf("for onnx-go, %s's operand %q %v was tiled to the batch of %d (gorgonnx cannot broadcast it)", nd.GetOpType(), name, p.Dims, batch))
+			}
+		}
+	}
+	out, err := proto.Marshal(&mp)
+	return out, notes, err
+}
+
+func verifyInt64s(d []int) []int64 {
+	s := make([]int64, len(d))
+	for i, v := range d {
+		s[i] = int64(v)
+	}
+	return s
+}
+
+// runOnnxGo runs the images through onnx-go, one freshly decoded model per
+// chunk: a second Run of the same onnx-go v0.5.0 model returns different
+// probabilities for the same input (measured on the paper's net), so models
+// are never reused.
+func runOnnxGo(data []byte, imported *graph.Model, probs string, logProbs bool, k int, images []float32, n, per, want int) (out verifyOutputs, notes []string) {
+	batch := onnxGoBatch(imported, want, n)
+	model, notes, err := onnxGoModel(data, imported, probs, batch)
+	if err != nil {
+		out.err = fmt.Errorf("preparing its graph: %w", err)
+		return out, notes
+	}
+	inShape := append([]int{batch}, imported.Inputs[0].Shape[1:]...)
+	out.probs = make([]float32, 0, n*k)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(n, lo+batch)
+		chunk := make([]float32, batch*per) // the tail stays blank (zero) padding
+		copy(chunk, images[lo*per:hi*per])
+		p, err := onnxGoRun(model, chunk, inShape, k)
+		if err != nil {
+			out.err = err
+			out.probs = nil
+			return out, notes
+		}
+		if logProbs {
+			verifyExp(p)
+		}
+		if err := verifyCheckProbs(p[:(hi-lo)*k], k); err != nil {
+			out.err = err
+			out.probs = nil
+			return out, notes
+		}
+		out.probs = append(out.probs, p[:(hi-lo)*k]...)
+	}
+	out.labels = verifyArgmax(out.probs, n, k)
+	return out, notes
+}
+
+// onnxGoRun decodes model with onnx-go and runs it once on x, turning panics
+// into errors. It checks that the output is (batch,k).
+func onnxGoRun(model []byte, x []float32, shape []int, k int) (p []float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("panic: %v", r)
+		}
+	}()
+	backend := gorgonnx.NewGraph()
+	m := onnxgo.NewModel(backend)
+	if err := m.UnmarshalBinary(model); err != nil {
+		return nil, err
+	}
+	if len(m.Input) != 1 {
+		return nil, fmt.Errorf("it sees %d inputs, want 1", len(m.Input))
+	}
+	if err := m.SetInput(0, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x))); err != nil {
+		return nil, err
+	}
+	if err := backend.Run(); err != nil {
+		return nil, err
+	}
+	outs, err := m.GetOutputTensors()
+	if err != nil {
+		return nil, err
+	}
+	if len(outs) != 1 || outs[0] == nil {
+		return nil, fmt.Errorf("it returned %d outputs, want 1", len(outs))
+	}
+	t := outs[0]
+	if got := t.Shape(); len(got) != 2 || got[0] != shape[0] || got[1] != k {
+		return nil, fmt.Errorf("it returned an output of shape %v, want (%d, %d)", []int(got), shape[0], k)
+	}
+	d, ok := t.Data().([]float32)
+	if !ok {
+		return nil, fmt.Errorf("it returned %T, want []float32", t.Data())
+	}
+	return slices.Clone(d), nil
+}
+
+// verifyCheckProbs rejects rows that are not probability distributions: non-finite,
+// negative or not summing to 1 within 1e-3 (float32 softmax rows sum to 1
+// within ~1e-6; a tensor of ones sums to K).
+func verifyCheckProbs(p []float32, k int) error {
+	for i := 0; i < len(p)/k; i++ {
+		s := 0.0
+		for _, v := range p[i*k : (i+1)*k] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
+				return fmt.Errorf("it returned %v in row %d, not a probability", v, i)
+			}
+			s += float64(v)
+		}
+		if math.Abs(s-1) > 1e-3 {
+			return fmt.Errorf("its row %d sums to %.6g, not 1", i, s)
+		}
+	}
+	return nil
+}
