@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/onnxdigits/onnxdigits/digits"
@@ -31,7 +32,7 @@ func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
 	if s == nil || s.Len() == 0 {
 		return nil, fmt.Errorf("train: evaluate: no images")
 	}
-	probs, labels, err := classify(m, s.Images, s.Len())
+	probs, labels, err := Predict(m, s.Images, s.Len())
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluate: %w", err)
 	}
@@ -82,10 +83,12 @@ func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
 	return e, nil
 }
 
-// classify returns probabilities (n,K) and labels: graph.Classify for models
-// with graph.ProbsOutput and graph.LabelOutput, otherwise the first float (N,K)
-// output and its argmax (a foreign model without an ArgMax head).
-func classify(m *graph.Model, images []float32, n int) ([]float32, []int64, error) {
+// Predict runs a classifier on n images ((n,C,H,W) float32) and returns
+// probabilities (n,K) and labels (n): graph.Classify for models with
+// graph.ProbsOutput and graph.LabelOutput, otherwise the first float (N,K)
+// output and its argmax (a foreign model without an ArgMax head), exponentiated
+// when a LogSoftmax computes it (log-probabilities).
+func Predict(m *graph.Model, images []float32, n int) ([]float32, []int64, error) {
 	has := func(name string) bool {
 		for _, o := range m.Outputs {
 			if o.Name == name {
@@ -114,6 +117,11 @@ func classify(m *graph.Model, images []float32, n int) ([]float32, []int64, erro
 		return nil, nil, err
 	}
 	p := res[0].Float
+	if prod := m.Producer(out); prod != nil && prod.Op.Type() == "LogSoftmax" {
+		for i, v := range p {
+			p[i] = float32(math.Exp(float64(v)))
+		}
+	}
 	k := len(p) / n
 	labels := make([]int64, n)
 	for i := range n {

@@ -51,6 +51,10 @@ func commands() []*cli.Command {
 		digitsCommand(),
 		exportCommand(),
 		inspectCommand(),
+		verifyCommand(),
+		predictCommand(),
+		evalCommand(),
+		studyCommand(),
 	}
 }
 

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/train"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "eval",
+		Usage:     "accuracy and confusion matrix of an ONNX model on held-out digits",
+		ArgsUsage: "model.onnx",
+		Description: `Imports the model and classifies the validation split of --data (for mnist the
+   10,000 test images); prints the accuracy, the confusion matrix and per-class recall
+   and precision. By default the data set and seed come from the model's metadata
+   (how it was trained), else --data's default.
+
+   Examples:
+     onnxdigits eval model.onnx
+     onnxdigits eval --data mnist testdata/torch/mnist_ce_adam.onnx
+     onnxdigits eval --data digits/ model.onnx     # a folder DIR/<label>/*.png`,
+		Flags: []cli.Flag{
+			dataFlag(),
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data and split (default: the model's)"},
+		},
+		Action: runEval,
+	}
+}
+
+func runEval(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return badUsage("eval takes one argument, the ONNX file (got %d)", c.NArg())
+	}
+	path := c.Args().First()
+	m, err := onnximport.ReadFile(path, onnximport.Options{})
+	if err != nil {
+		return err
+	}
+	val, desc, err := loadEvalSet(c, m.Meta)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "model: %s; images: %s\n", path, desc)
+	e, err := train.Evaluate(m, val)
+	if err != nil {
+		return err
+	}
+	return e.Format(c.App.Writer)
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/graph"
+	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/train"
+)
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "check that an ONNX file computes what the trained model does (native, re-imported, onnx-go)",
+		ArgsUsage: "model.onnx",
+		Description: `Runs the same images through (a) the checkpoint's model in Gorgonia, (b) the ONNX
+   file imported back into Gorgonia and (c) onnx-go's Gorgonia backend, an independent
+   importer given the graph up to the softmax, and prints for each pair the largest
+   difference of probabilities and how many labels agree. Exit status 1 when an
+   available pair differs by more than 1e-5 or any label differs.
+
+   Without --checkpoint, and no onnxdigits.ckpt in the current folder, only the
+   import and onnx-go are compared. onnx-go handles only some graphs (no MaxPool
+   with Reshape -1, no LogSoftmax, no AveragePool, ...): when it cannot run one, its
+   pairs are shown as n/a with the reason.
+
+   The images are the validation set of --data; by default the data set and seed
+   the model was trained with (its metadata), so the split is the one training held out.
+
+   Examples:
+     onnxdigits verify model.onnx
+     onnxdigits verify --checkpoint run1.ckpt --limit 500 model.onnx
+     onnxdigits verify --data mnist testdata/torch/paper_bn.onnx`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint of the native model (skipped when the default is absent)"},
+			dataFlag(),
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data and split (default: the model's)"},
+			&cli.IntFlag{Name: "limit", Usage: "compare only the first N validation images (0: all)"},
+		},
+		Action: runVerify,
+	}
+}
+
+func runVerify(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return badUsage("verify takes one argument, the ONNX file (got %d)", c.NArg())
+	}
+	if c.Int("limit") < 0 {
+		return badUsage("--limit must be at least 0")
+	}
+	w := c.App.Writer
+	path := c.Args().First()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	imported, err := onnximport.Decode(data, onnximport.Options{})
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, path)
+	}
+	var native *graph.Model
+	ckpt := c.String("checkpoint")
+	ck, err := train.LoadCheckpoint(ckpt)
+	switch {
+	case err == nil:
+		native = ck.Model
+		fmt.Fprintf(w, "native model: %s (%d epochs)\n", ckpt, ck.Epoch)
+	case !c.IsSet("checkpoint") && errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(w, "native model: none (%s not found; give --checkpoint): comparing the import with onnx-go only\n", ckpt)
+	default:
+		return err
+	}
+	meta := imported.Meta
+	if native != nil {
+		meta = native.Meta
+	}
+	val, desc, err := loadEvalSet(c, meta)
+	if err != nil {
+		return err
+	}
+	n := val.Len()
+	if l := c.Int("limit"); l > 0 && l < n {
+		n = l
+	}
+	fmt.Fprintf(w, "model: %s; images: %s\n", path, desc)
+	rep, err := onnximport.Verify(data, native, val.Images[:n*28*28], n, onnximport.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	if err := rep.Format(w, onnximport.DefaultTolerance); err != nil {
+		return err
+	}
+	if !rep.OK(onnximport.DefaultTolerance) {
+		return cli.Exit(fmt.Sprintf("verify: %s: probabilities differ by more than %g or labels disagree", path, onnximport.DefaultTolerance), 1)
+	}
+	return nil
+}
+
+// loadEvalSet returns the validation (held-out) split of --data for seed
+// --seed; when a flag is not given, the model's metadata ("dataset", "seed")
+// decides, so the split is the one its training held out. desc says which.
+func loadEvalSet(c *cli.Context, meta map[string]string) (*digits.Set, string, error) {
+	spec, seed := c.String("data"), c.Int64("seed")
+	from := ""
+	if !c.IsSet("data") && meta["dataset"] != "" {
+		spec, from = meta["dataset"], " (from the model's metadata)"
+	}
+	if !c.IsSet("seed") && meta["seed"] != "" {
+		if s, err := strconv.ParseInt(meta["seed"], 10, 64); err == nil {
+			seed = s
+		}
+	}
+	_, val, err := digits.Load(spec, seed)
+	if err != nil {
+		return nil, "", err
+	}
+	if val.Len() == 0 {
+		return nil, "", fmt.Errorf("data %s has no validation images", spec)
+	}
+	return val, fmt.Sprintf("%d validation images of %s, seed %d%s", val.Len(), spec, seed, from), nil
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/export"
+	"github.com/onnxdigits/onnxdigits/train"
+)
+
+// smallRun trains a tiny network for one epoch on synthetic:10 (the data spec
+// stored in its metadata, so verify and eval rebuild the same split) and
+// returns the checkpoint and its ONNX export.
+func smallRun(t *testing.T, dir string) (ckpt, model string) {
+	t.Helper()
+	ckpt = filepath.Join(dir, "small.ckpt")
+	tr, va, err := digits.Load("synthetic:10", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := train.Config{Arch: "conv5x5x4,bn,relu,fc10", Epochs: 1, BatchSize: 25, Seed: 1, Dataset: "synthetic:10", Checkpoint: ckpt}
+	if _, err := train.Train(context.Background(), cfg, tr, va, nil); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := train.LoadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model = filepath.Join(dir, "small.onnx")
+	if err := export.WriteFile(model, ck.Model, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return ckpt, model
+}
+
+func TestVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	ckpt, model := smallRun(t, dir)
+
+	stdout, stderr, code := runCLI(t, "verify", "--checkpoint", ckpt, model)
+	if code != 0 {
+		t.Fatalf("verify: exit %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, s := range []string{
+		"20 validation images of synthetic:10, seed 1 (from the model's metadata)",
+		"native vs import", "native vs onnx-go", "import vs onnx-go",
+		"20/20 (100.00%)  ok", "parity ok (3 of 3 pairs compared)",
+	} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("verify output lacks %q:\n%s", s, stdout)
+		}
+	}
+
+	// No --checkpoint and no onnxdigits.ckpt in the working folder: import vs
+	// onnx-go only. --limit cuts the images.
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	stdout, stderr, code = runCLI(t, "verify", "--limit", "7", model)
+	if code != 0 {
+		t.Fatalf("verify without checkpoint: exit %d: %s", code, stderr)
+	}
+	for _, s := range []string{"native model: none", "7 images", "n/a: native: no native model given", "parity ok (1 of 3 pairs compared)"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("verify output lacks %q:\n%s", s, stdout)
+		}
+	}
+
+	// A checkpoint whose weights differ from the file: exit 1.
+	other := filepath.Join(dir, "other.ckpt")
+	tr, va, _ := digits.Load("synthetic:10", 1)
+	if _, err := train.Train(context.Background(), train.Config{Arch: "conv5x5x4,bn,relu,fc10", Epochs: 1, BatchSize: 25, Seed: 2, Dataset: "synthetic:10", Checkpoint: other}, tr, va, nil); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runCLI(t, "verify", "--checkpoint", other, model)
+	if code != 1 || !strings.Contains(stdout, "FAIL") || !strings.Contains(stderr, "probabilities differ") {
+		t.Errorf("mismatched checkpoint: exit %d, stderr %q\n%s", code, stderr, stdout)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no file", []string{"verify"}, 2, "verify takes one argument"},
+		{"explicit missing checkpoint", []string{"verify", "--checkpoint", filepath.Join(dir, "nope.ckpt"), model}, 1, "nope.ckpt"},
+		{"missing model", []string{"verify", filepath.Join(dir, "nope.onnx")}, 1, "no such file"},
+		{"negative limit", []string{"verify", "--limit", "-1", model}, 2, "--limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestEvalCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, model := smallRun(t, dir)
+	stdout, stderr, code := runCLI(t, "eval", model)
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	for _, s := range []string{"20 validation images of synthetic:10", "accuracy ", "of 20)", "confusion (rows: true class, columns: predicted)"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("eval output lacks %q:\n%s", s, stdout)
+		}
+	}
+	stdout, _, code = runCLI(t, "eval", "--data", "synthetic:4", "--seed", "3", model)
+	if code != 0 || !strings.Contains(stdout, "10 validation images of synthetic:4, seed 3\n") {
+		t.Errorf("eval --data: exit %d\n%s", code, stdout)
+	}
+	if _, stderr, code := runCLI(t, "eval"); code != 2 || !strings.Contains(stderr, "eval takes one argument") {
+		t.Errorf("eval without file: exit %d %q", code, stderr)
+	}
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPredictCommand(t *testing.T) {
+	dir := t.TempDir()
+	_, model := smallRun(t, dir)
+	// A synthetic digit as a 28x28 PNG, and the same digit as black ink on a
+	// white 84x56 page: both must get the same label as the Set image itself.
+	s := digits.Synthetic(1, 9)
+	i := 4
+	small := image.NewGray(image.Rect(0, 0, 28, 28))
+	page := image.NewGray(image.Rect(0, 0, 84, 56))
+	for p := range page.Pix {
+		page.Pix[p] = 255
+	}
+	for y := range 28 {
+		for x := range 28 {
+			v := uint8(255 * s.Image(i)[y*28+x])
+			small.SetGray(x, y, color.Gray{v})
+			// Scaled by 2 into the middle of the page.
+			for dy := range 2 {
+				for dx := range 2 {
+					page.SetGray(14+2*x+dx, 2*y+dy, color.Gray{255 - v})
+				}
+			}
+		}
+	}
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	writePNG(t, a, small)
+	writePNG(t, b, page)
+
+	stdout, stderr, code := runCLI(t, "predict", "--json", "--top", "2", model, a, b)
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	var got []prediction
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout)
+	}
+	if len(got) != 2 || len(got[0].Top) != 2 || len(got[0].Probabilities) != 10 {
+		t.Fatalf("unexpected JSON:\n%s", stdout)
+	}
+	if got[0].Label != got[1].Label || got[0].Top[0].Class != got[0].Label {
+		t.Errorf("labels %q (28x28) and %q (ink on a page) differ, or top class is not the label:\n%s", got[0].Label, got[1].Label, stdout)
+	}
+	sum := float32(0)
+	for _, p := range got[0].Probabilities {
+		sum += p
+	}
+	if sum < 0.999 || sum > 1.001 {
+		t.Errorf("probabilities sum to %g", sum)
+	}
+
+	stdout, _, code = runCLI(t, "predict", model, a)
+	if code != 0 || !strings.HasPrefix(stdout, a+": "+got[0].Label+"  (") {
+		t.Errorf("text output: exit %d\n%s", code, stdout)
+	}
+	garbage := filepath.Join(dir, "g.png")
+	os.WriteFile(garbage, []byte("not a png"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no images", []string{"predict", model}, 2, "at least one image"},
+		{"garbage image", []string{"predict", model, garbage}, 1, "g.png: digits: invalid format"},
+		{"bad top", []string{"predict", "--top", "0", model, a}, 2, "--top"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
