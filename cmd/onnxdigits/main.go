@@ -54,7 +54,6 @@ func commands() []*cli.Command {
 		verifyCommand(),
 		predictCommand(),
 		evalCommand(),
-		studyCommand(),
 	}
 }
 
