@@ -86,10 +86,7 @@ func (s *Softmax) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 }
 
 func (s *Softmax) apply(x *G.Node, axis int) ([]*G.Node, error) {
-	if s.Log {
-		return one(G.LogSoftMax(x, axis))
-	}
-	return one(G.SoftMax(x, axis))
+	return one(SoftmaxNode(x, axis, s.Log))
 }
 
 func normAxis(axis, rank int) (int, error) {

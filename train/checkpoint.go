@@ -129,6 +129,7 @@ func (c *Checkpoint) compatible(cfg Config) error {
 	check("seed", s.Seed, cfg.Seed)
 	check("arch", s.Arch, cfg.Arch)
 	check("hyper-parameters", s.Hyper, cfg.Hyper)
+	check("remedies", s.Remedies, cfg.Remedies)
 	if len(diffs) > 0 {
 		return fmt.Errorf("train: cannot resume %s: %w", cfg.Checkpoint, errors.Join(diffs...))
 	}

@@ -144,11 +144,13 @@ func TestGradients(t *testing.T) {
 		{"conv3x3x4p1,bn,relu,maxpool2,conv3x3x3s2,bn,fc12,relu,fc10", CrossEntropy},
 		{"conv3x3x2,avgpool2,fc10", SSE},
 		{"conv3x3x3,bn,relu,gap,fc10", MAE},
-		// Robust losses with scale 0.4, so residuals fall on both sides of it.
-		{"conv3x3x4,bn,relu,fc10", Huber},
-		{"conv3x3x4,bn,relu,fc10", Tukey},
-		{"conv3x3x4,bn,relu,fc10", Welch},
-		{"conv3x3x4,bn,relu,fc10", Cauchy},
+		// Robust losses with scale 0.4, so residuals fall on both sides of it; no
+		// ReLU, whose kinks make central differences unreliable (a BN shift moved
+		// one across zero with an earlier synthetic set).
+		{"conv3x3x4,bn,fc10", Huber},
+		{"conv3x3x4,bn,fc10", Tukey},
+		{"conv3x3x4,bn,fc10", Welch},
+		{"conv3x3x4,bn,fc10", Cauchy},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", tc.loss, tc.arch), func(t *testing.T) {
 			g := newGradProblem(t, tc.arch, tc.loss, 6)

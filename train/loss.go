@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -73,10 +74,10 @@ func ParseLoss(s string) (Loss, error) {
 }
 
 // Node adds the loss of logits (N,K) against target (N,K) to the graph.
-// Cross-entropy uses LogSoftMax on the logits for stability; MAE and SSE apply
-// SoftMax with the axis given explicitly. Together these avoid Gorgonia's
-// softmax/log-softmax hash collision (gorgonia issue #569, DESIGN §9), which
-// would make the "probabilities" hold log-probabilities.
+// Cross-entropy uses log-softmax on the logits for stability; the others
+// softmax. Both are graph.SoftmaxNode, not Gorgonia's: its softmax overflows
+// when a row's first logit dominates, and its softmax and log-softmax of one
+// input merge into one node (gorgonia issue #569, DESIGN §9).
 // scale is the robust losses' c (0 for the default).
 func (l Loss) Node(logits, target *G.Node, scale float64) (*G.Node, error) {
 	s := logits.Shape()
@@ -92,7 +93,7 @@ func (l Loss) Node(logits, target *G.Node, scale float64) (*G.Node, error) {
 	}
 	switch l {
 	case CrossEntropy:
-		logp, err := G.LogSoftMax(logits)
+		logp, err := graph.SoftmaxNode(logits, 1, true)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +107,7 @@ func (l Loss) Node(logits, target *G.Node, scale float64) (*G.Node, error) {
 		}
 		return mul(sum, -1/n)
 	case MAE, SSE, Huber, Tukey, Welch, Cauchy:
-		y, err := G.SoftMax(logits, 1)
+		y, err := graph.SoftmaxNode(logits, 1, false)
 		if err != nil {
 			return nil, err
 		}

@@ -34,6 +34,8 @@ type Config struct {
 	Init *graph.Model `json:"-"`
 	// ValBatch is the inference batch for validation; 0 is 256.
 	ValBatch int
+	// Remedies are optional changes to the recipe (all off by default).
+	Remedies Remedies
 }
 
 func (c Config) withDefaults() Config {
@@ -184,6 +186,9 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 			}
 			mean := m.Param(graph.MeanParam)
 			copy(mean.Data, digits.MeanImage(trainSet))
+			if err := cfg.Remedies.scaleHead(m); err != nil {
+				return nil, err
+			}
 		} else {
 			m = m.Clone()
 		}
@@ -339,6 +344,8 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 				}
 				grads[i] = g.Data().([]float32)
 			}
+			cfg.Remedies.adjust(grads)
+			t.opt.Hyper.LearnRate = cfg.Remedies.learnRate(cfg.Hyper.LearnRate, t.opt.State.Step+1)
 			if err := t.opt.Step(t.params, grads, t.decay); err != nil {
 				return nil, err
 			}
@@ -440,6 +447,9 @@ func (t *trainer) stamp() {
 	m.Meta["l2_regularization"] = strconv.FormatFloat(cfg.Hyper.L2, 'g', -1, 64)
 	m.Meta["dataset"] = cfg.Dataset
 	m.Meta["seed"] = strconv.FormatInt(cfg.Seed, 10)
+	if r := cfg.Remedies.String(); r != "none" {
+		m.Meta["remedies"] = r
+	}
 	m.Meta["normalization"] = "zerocenter (input minus the training mean image, inside the graph)"
 	if t.validation != nil {
 		m.Meta["validation_accuracy"] = strconv.FormatFloat(last.ValAcc, 'f', 6, 64)

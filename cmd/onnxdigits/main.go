@@ -54,6 +54,7 @@ func commands() []*cli.Command {
 		verifyCommand(),
 		predictCommand(),
 		evalCommand(),
+		studyCommand(),
 	}
 }
 

@@ -1,0 +1,192 @@
+package graph
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// SoftmaxNode applies softmax (or log-softmax) along axis with our own Gorgonia
+// op. Gorgonia's (gorgonia.org/tensor v0.9.24 softMaxLastDim) takes the row
+// maximum from the first element of the whole tensor instead of the row's, so a
+// row whose first logit dominates overflows exp to +Inf and the loss becomes NaN
+// (MAE with Adam hit it within four epochs); it also starts one goroutine per
+// row. This op subtracts each row's own maximum, and its hash includes the axis
+// and the log flag, so softmax and log-softmax of one input never merge
+// (gorgonia issue #569). TestSoftmaxOp checks values and gradients.
+func SoftmaxNode(x *G.Node, axis int, log bool) (*G.Node, error) {
+	a, err := normAxis(axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&softmaxOp{axis: a, log: log, dims: x.Dims()}, x)
+}
+
+type softmaxOp struct {
+	axis int
+	log  bool
+	dims int
+}
+
+func (op *softmaxOp) Arity() int { return 1 }
+func (op *softmaxOp) Type() hm.Type {
+	t := G.TensorType{Dims: op.dims, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t)
+}
+func (op *softmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("softmax: input shape is %T", in[0])
+	}
+	return s.Clone(), nil
+}
+func (op *softmaxOp) ReturnsPtr() bool     { return false }
+func (op *softmaxOp) CallsExtern() bool    { return false }
+func (op *softmaxOp) OverwritesInput() int { return -1 }
+func (op *softmaxOp) String() string {
+	if op.log {
+		return fmt.Sprintf("LogSoftmax(axis=%d)", op.axis)
+	}
+	return fmt.Sprintf("Softmax(axis=%d)", op.axis)
+}
+func (op *softmaxOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits-softmax-%d-%v-%d", op.axis, op.log, op.dims)
+}
+func (op *softmaxOp) Hashcode() uint32 { return hashOf(op) }
+
+func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+// layout returns outer, k, inner for reducing over axis of shape s.
+func layout(s tensor.Shape, axis int) (outer, k, inner int) {
+	outer, inner = 1, 1
+	for i := 0; i < axis; i++ {
+		outer *= s[i]
+	}
+	for i := axis + 1; i < len(s); i++ {
+		inner *= s[i]
+	}
+	return outer, s[axis], inner
+}
+
+func (op *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
+	x, ok := vals[0].(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("softmax: input is %T", vals[0])
+	}
+	outer, k, inner := layout(x.Shape(), op.axis)
+	switch d := x.Data().(type) {
+	case []float32:
+		out := make([]float32, len(d))
+		softmaxRows(d, out, outer, k, inner, op.log)
+		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
+	case []float64:
+		out := make([]float64, len(d))
+		softmaxRows(d, out, outer, k, inner, op.log)
+		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
+	}
+	return nil, fmt.Errorf("softmax: unsupported dtype %v", x.Dtype())
+}
+
+func softmaxRows[T float32 | float64](x, out []T, outer, k, inner int, log bool) {
+	for o := range outer {
+		for in := range inner {
+			at := func(j int) int { return (o*k+j)*inner + in }
+			m := x[at(0)]
+			for j := 1; j < k; j++ {
+				m = max(m, x[at(j)])
+			}
+			sum := 0.0
+			for j := range k {
+				sum += math.Exp(float64(x[at(j)] - m))
+			}
+			if log {
+				ls := math.Log(sum)
+				for j := range k {
+					out[at(j)] = T(float64(x[at(j)]-m) - ls)
+				}
+				continue
+			}
+			for j := range k {
+				out[at(j)] = T(math.Exp(float64(x[at(j)]-m)) / sum)
+			}
+		}
+	}
+}
+
+func (op *softmaxOp) DiffWRT(inputs int) []bool { return []bool{true} }
+
+func (op *softmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	dx, err := G.ApplyOp(&softmaxGradOp{op}, output, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx}, nil
+}
+
+// softmaxGradOp maps (y, dy) to dx: for softmax dx = y·(dy − Σ dy·y), for
+// log-softmax dx = dy − exp(y)·Σ dy, sums along the axis.
+type softmaxGradOp struct{ *softmaxOp }
+
+func (op *softmaxGradOp) Arity() int { return 2 }
+func (op *softmaxGradOp) Type() hm.Type {
+	t := G.TensorType{Dims: op.dims, Of: hm.TypeVariable('a')}
+	return hm.NewFnType(t, t, t)
+}
+func (op *softmaxGradOp) String() string { return "∂" + op.softmaxOp.String() }
+func (op *softmaxGradOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits-softmax-grad-%d-%v-%d", op.axis, op.log, op.dims)
+}
+func (op *softmaxGradOp) Hashcode() uint32 { return hashOf(op) }
+
+func (op *softmaxGradOp) Do(vals ...G.Value) (G.Value, error) {
+	y, ok1 := vals[0].(*tensor.Dense)
+	dy, ok2 := vals[1].(*tensor.Dense)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("softmax gradient: inputs are %T, %T", vals[0], vals[1])
+	}
+	outer, k, inner := layout(y.Shape(), op.axis)
+	switch yd := y.Data().(type) {
+	case []float32:
+		out := make([]float32, len(yd))
+		softmaxGrad(yd, dy.Data().([]float32), out, outer, k, inner, op.log)
+		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
+	case []float64:
+		out := make([]float64, len(yd))
+		softmaxGrad(yd, dy.Data().([]float64), out, outer, k, inner, op.log)
+		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
+	}
+	return nil, fmt.Errorf("softmax gradient: unsupported dtype %v", y.Dtype())
+}
+
+func softmaxGrad[T float32 | float64](y, dy, dx []T, outer, k, inner int, log bool) {
+	for o := range outer {
+		for in := range inner {
+			at := func(j int) int { return (o*k+j)*inner + in }
+			s := 0.0
+			for j := range k {
+				if log {
+					s += float64(dy[at(j)])
+				} else {
+					s += float64(dy[at(j)]) * float64(y[at(j)])
+				}
+			}
+			for j := range k {
+				i := at(j)
+				if log {
+					dx[i] = T(float64(dy[i]) - math.Exp(float64(y[i]))*s)
+				} else {
+					dx[i] = T(float64(y[i]) * (float64(dy[i]) - s))
+				}
+			}
+		}
+	}
+}
