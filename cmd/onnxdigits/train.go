@@ -49,6 +49,7 @@ func trainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "resume", Usage: "continue training from --checkpoint"},
 			&cli.StringFlag{Name: "curves", Usage: "write history.csv, accuracy.png and loss.png into this folder"},
 			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning)"},
+			&cli.StringFlag{Name: "remedies", Value: "none", Usage: "recipe changes for saturating losses: " + train.RemedyHelp},
 		},
 		Action: runTrain,
 	}
@@ -84,6 +85,11 @@ func runTrain(c *cli.Context) error {
 		Checkpoint: c.String("checkpoint"),
 		Resume:     c.Bool("resume"),
 	}
+	rem, err := train.ParseRemedies(c.String("remedies"))
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.Remedies = rem
 	if cfg.Epochs < 1 || cfg.BatchSize < 1 {
 		return badUsage("--epochs and --batch-size must be at least 1")
 	}
