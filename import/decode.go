@@ -145,6 +145,10 @@ type importer struct {
 	consts map[string]bool // parameters made from Constant nodes or Options.Constants
 	names  map[string]bool // graph node names in use
 	stats  map[string]bool // parameters used as batch-norm running statistics
+	// folded holds the int64 values computed at import time by shape ops
+	// (fold.go); foldRead the parameters those ops read.
+	folded   map[string]*folded
+	foldRead map[string]bool
 }
 
 func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
@@ -153,6 +157,7 @@ func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
 		shapes: map[string][]int{}, types: map[string]graph.DType{},
 		params: map[string]*graph.Tensor{}, consts: map[string]bool{},
 		names: map[string]bool{}, stats: map[string]bool{},
+		folded: map[string]*folded{}, foldRead: map[string]bool{},
 	}
 	if imp.g == nil {
 		return nil, formatErr("", "no graph")
@@ -227,6 +232,7 @@ func (imp *importer) run() error {
 			return err
 		}
 	}
+	imp.pruneFolded()
 	for _, p := range imp.m.Params {
 		p.Trainable = p.Data != nil && !imp.consts[p.Name] && !imp.stats[p.Name] && p.Name != graph.MeanParam
 	}
@@ -350,6 +356,9 @@ func (imp *importer) output(i int, vi *onnx.ValueInfoProto) error {
 		return formatErr(name, "graph output #%d is not produced by any node", i)
 	}
 	dt := imp.types[name]
+	if f := imp.folded[name]; f != nil {
+		return imp.notFolded(f, name, fmt.Sprintf("is graph output #%d", i))
+	}
 	if p := imp.params[name]; p != nil {
 		// Rename the parameter and let an Identity produce the output name.
 		src := imp.uniqueParamName(name + ".value")
@@ -430,6 +439,9 @@ func (imp *importer) node(i int, n *onnx.NodeProto) error {
 		return &UnsupportedOpError{Op: n.GetOpType(), Domain: d, Node: n.GetName(), Opset: v}
 	}
 	h, ok := handlers[n.GetOpType()]
+	if !ok {
+		h, ok = shapeHandlers[n.GetOpType()]
+	}
 	if !ok {
 		return &UnsupportedOpError{Op: n.GetOpType(), Node: n.GetName(), Opset: imp.opset}
 	}

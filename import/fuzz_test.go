@@ -20,9 +20,15 @@ const fuzzRunLimit = 1 << 16
 // FuzzDecode: Decode never panics; a model that decodes decodes again, with the
 // same shapes, after its protobuf is re-encoded; and building and running it
 // (batch 1, zero inputs) either works or returns an error. Seeds: the models in
-// testdata/node and testdata/fuzz, and a few Debian conformance models if present.
+// testdata/node, testdata/*.onnx (PyTorch's shape computations) and testdata/fuzz,
+// hand-built shape computations, and a few Debian conformance models if present.
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/node/*/model.onnx")
+	more, _ := filepath.Glob("testdata/*.onnx")
+	seeds = append(seeds, more...)
+	for _, opset := range []int64{11, 13} {
+		f.Add(shapeModel(opset, viewChain(opset), "N", 24).bytes(f))
+	}
 	for _, c := range []string{"test_conv_with_autopad_same", "test_maxpool_2d_dilations", "test_reshape_zero_and_negative_dim", "test_batchnorm_example", "test_gemm_default_single_elem_vector_bias"} {
 		seeds = append(seeds, filepath.Join(debianNodeDir, c, "model.onnx"))
 	}

@@ -80,6 +80,9 @@ func (c *nodeCtx) add(op graph.Op, ins, outs []string) error {
 		if v == "" {
 			continue
 		}
+		if f := c.imp.folded[v]; f != nil {
+			return c.imp.notFolded(f, v, fmt.Sprintf("feeds input #%d of %s node %q", i, c.n.GetOpType(), c.n.GetName()))
+		}
 		in[i] = c.shape(v)
 		consts[i] = c.constant(v)
 		_, isReshape := op.(*graph.Reshape)

@@ -40,6 +40,33 @@ var handlers = map[string]handler{
 	"Transpose":          {transpose, "https://onnx.ai/onnx/operators/onnx__Transpose.html"},
 }
 
+// shapeHandlers are the ops of integer shape computations (fold.go): evaluated
+// at import time on known inputs, they never become graph nodes. ShapeOps prints
+// their keys.
+var shapeHandlers = map[string]handler{
+	"Cast":            {cast, "https://onnx.ai/onnx/operators/onnx__Cast.html"},
+	"Concat":          {concat, "https://onnx.ai/onnx/operators/onnx__Concat.html"},
+	"ConstantOfShape": {constantOfShape, "https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html"},
+	"Gather":          {gather, "https://onnx.ai/onnx/operators/onnx__Gather.html"},
+	"Shape":           {shapeOp, "https://onnx.ai/onnx/operators/onnx__Shape.html"},
+	"Slice":           {slice, "https://onnx.ai/onnx/operators/onnx__Slice.html"},
+	"Squeeze":         {squeeze, "https://onnx.ai/onnx/operators/onnx__Squeeze.html"},
+	"Unsqueeze":       {unsqueeze, "https://onnx.ai/onnx/operators/onnx__Unsqueeze.html"},
+}
+
+// ShapeOps returns the ONNX op types Decode evaluates at import time in shape
+// computations (such as PyTorch's x.view(x.size(0), -1) with dynamic axes), sorted.
+// They are accepted only where every input is known at import time and the
+// result ends in Reshape's shape input.
+func ShapeOps() []string {
+	ops := make([]string, 0, len(shapeHandlers))
+	for op := range shapeHandlers {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	return ops
+}
+
 // SupportedOps returns the ONNX op types (default domain, opsets 7..17) that
 // Decode accepts, sorted.
 func SupportedOps() []string {
@@ -51,8 +78,13 @@ func SupportedOps() []string {
 	return ops
 }
 
-// OpSpec returns the ONNX documentation page of a supported op, or "".
-func OpSpec(op string) string { return handlers[op].spec }
+// OpSpec returns the ONNX documentation page of a supported op or shape op, or "".
+func OpSpec(op string) string {
+	if h, ok := handlers[op]; ok {
+		return h.spec
+	}
+	return shapeHandlers[op].spec
+}
 
 // ints converts attribute ints, checking each against [lo, hi].
 func (c *nodeCtx) checkInts(name string, v []int64, n int, lo, hi int64) ([]int, error) {
@@ -311,6 +343,9 @@ func identity(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
+	if f := c.imp.folded[ins[0]]; f != nil {
+		return c.fold(outs[0], &folded{dims: f.dims, vals: f.vals, batch: f.batch}) // within a shape computation
+	}
 	return c.add(&graph.Identity{}, ins, outs)
 }
 
@@ -351,6 +386,13 @@ func reshape(c *nodeCtx) error {
 	allowZero := false
 	if c.opset() >= 14 {
 		allowZero = c.a.bool("allowzero", false)
+	}
+	if f := c.imp.folded[ins[1]]; f != nil {
+		name, err := c.foldedShape(f, ins[1], c.shape(ins[0]), allowZero)
+		if err != nil {
+			return err
+		}
+		ins = []string{ins[0], name}
 	}
 	s := c.constant(ins[1])
 	if s == nil || s.Int64 == nil {

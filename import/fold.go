@@ -1,0 +1,568 @@
+package onnximport
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/onnxdigits/onnxdigits/graph"
+)
+
+// Import-time constant folding of integer shape computations.
+//
+// PyTorch exports x.view(x.size(0), -1) with dynamic axes as
+//
+//	Shape(x) -> Gather(indices 0) -> Unsqueeze -> Concat(with [-1]) -> Reshape(x, ·)
+//
+// The ops of such chains (shapeHandlers) never become graph nodes: each is
+// evaluated when the importer reaches it, on inputs known at import time
+// (initializers, Constant outputs, earlier folded values), into a folded value.
+// Shape of a value whose only unknown dim is the batch yields an int64 vector
+// whose batch entry is symbolic. A folded value may only feed another shape op or
+// Reshape's shape input; there its symbolic batch entries become 0 (copy the
+// input dim), which graph.Reshape resolves for any batch size, provided the data
+// input has its batch dim at that same position. Anything else is an
+// *UnsupportedOpError naming the shape op and node.
+
+// maxFoldElements bounds every folded value (shape vectors have a handful of
+// entries), so that a small file cannot make the importer allocate much.
+const maxFoldElements = 1 << 16
+
+// folded is an int64 tensor computed at import time.
+type folded struct {
+	dims  []int
+	vals  []int64
+	batch []bool // batch[i]: vals[i] is the batch size, known only at run time; nil if none is
+	op    string // the shape op and node that made it, for errors
+	node  string
+}
+
+func (f *folded) isBatch(i int) bool { return f.batch != nil && f.batch[i] }
+
+func (f *folded) hasBatch() bool { return slices.Contains(f.batch, true) }
+
+// notFolded is the error for a folded value used where a run-time value is needed
+// (a float op's input, a graph output).
+func (imp *importer) notFolded(f *folded, name, use string) error {
+	return &UnsupportedOpError{Op: f.op, Node: f.node, Opset: imp.opset,
+		Reason: fmt.Sprintf("%s is only supported in shape computations evaluated at import time (feeding Reshape's shape), but its value %q %s",
+			f.op, name, use)}
+}
+
+// shapeOnly reports a shape op that cannot be evaluated at import time.
+func (c *nodeCtx) shapeOnly(format string, args ...any) error {
+	return c.unsupported("%s is only supported in shape computations evaluated at import time (feeding Reshape's shape): %s",
+		c.n.GetOpType(), fmt.Sprintf(format, args...))
+}
+
+// known returns input #i as a folded value: an earlier folded value or an int64
+// parameter (initializer, Constant output, bound input), which is then marked as
+// read by folding so that run can drop it if no graph node uses it.
+func (c *nodeCtx) known(i int, name string) (*folded, error) {
+	if f := c.imp.folded[name]; f != nil {
+		return f, nil
+	}
+	if p := c.constant(name); p != nil {
+		if p.Int64 == nil {
+			return nil, c.shapeOnly("input #%d %q is float (int64 is expected)", i, name)
+		}
+		c.imp.foldRead[name] = true
+		return &folded{dims: p.Dims, vals: p.Int64}, nil
+	}
+	return nil, c.shapeOnly("input #%d %q is computed at run time, not known at import time", i, name)
+}
+
+// fixed is known for inputs that must not hold the batch size (indices, axes,
+// slice bounds).
+func (c *nodeCtx) fixed(i int, name string) (*folded, error) {
+	f, err := c.known(i, name)
+	if err != nil {
+		return nil, err
+	}
+	if f.hasBatch() {
+		return nil, c.shapeOnly("input #%d %q holds the batch size, which is known only at run time", i, name)
+	}
+	return f, nil
+}
+
+// fold defines output name as the folded value f made by this node.
+func (c *nodeCtx) fold(name string, f *folded) error {
+	if len(f.vals) > maxFoldElements {
+		return c.shapeOnly("the result has %d elements (limit %d)", len(f.vals), maxFoldElements)
+	}
+	if len(f.dims) > 8 {
+		return c.formatf("result rank %d is above 8", len(f.dims))
+	}
+	if n := prodInts(f.dims); n != len(f.vals) || f.batch != nil && len(f.batch) != n {
+		return fmt.Errorf("onnximport: internal error: %s node %q folded %d values for dims %v", c.n.GetOpType(), c.label, len(f.vals), f.dims)
+	}
+	if !slices.Contains(f.batch, true) {
+		f.batch = nil
+	}
+	f.op, f.node = c.n.GetOpType(), c.n.GetName()
+	if err := c.imp.define(name, f.dims, graph.Int64, c.label); err != nil {
+		return err
+	}
+	c.imp.folded[name] = f
+	return nil
+}
+
+// prodInts is the element count of dims (capped to stay far from overflow).
+func prodInts(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+		if n > maxFoldElements || n < 0 {
+			return -1
+		}
+	}
+	return n
+}
+
+// axis checks an axis in [-r, r-1] and returns it in [0, r-1].
+func (c *nodeCtx) axis(what string, a int64, r int) (int, error) {
+	if a < -int64(r) || a >= int64(r) {
+		return 0, c.formatf("%s %d out of range for rank %d", what, a, r)
+	}
+	if a < 0 {
+		a += int64(r)
+	}
+	return int(a), nil
+}
+
+// shapeOp: https://onnx.ai/onnx/operators/onnx__Shape.html (start and end since
+// opset 15). The batch dim of the input gives a symbolic entry.
+func shapeOp(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	x := c.shape(ins[0])
+	start, end := int64(0), int64(len(x))
+	if c.opset() >= 15 {
+		start = bound(c.a.int("start", 0), len(x), 0, int64(len(x)))
+		end = bound(c.a.int("end", int64(len(x))), len(x), 0, int64(len(x)))
+	}
+	f := &folded{dims: []int{0}, batch: []bool{}}
+	for i := start; i < end; i++ {
+		d := x[i]
+		f.vals = append(f.vals, int64(d))
+		f.batch = append(f.batch, d == graph.Batch)
+	}
+	f.dims[0] = len(f.vals)
+	return c.fold(outs[0], f)
+}
+
+// bound resolves a Shape or Slice bound against length n: a negative v counts
+// from the end, then the result is clamped to [lo, hi].
+func bound(v int64, n int, lo, hi int64) int64 {
+	if v < 0 {
+		v += int64(n)
+	}
+	return min(max(v, lo), hi)
+}
+
+// gather: https://onnx.ai/onnx/operators/onnx__Gather.html on a known 1-D data
+// tensor (axis 0) with known indices of any rank (a scalar picks one entry).
+func gather(c *nodeCtx) error {
+	ins, outs, err := c.io(2, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	data, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	idx, err := c.fixed(1, ins[1])
+	if err != nil {
+		return err
+	}
+	if len(data.dims) != 1 {
+		return c.shapeOnly("data %q has rank %d (only 1-D shape vectors are folded)", ins[0], len(data.dims))
+	}
+	if _, err := c.axis("axis", c.a.int("axis", 0), 1); err != nil {
+		return err
+	}
+	if len(idx.vals) > maxFoldElements {
+		return c.shapeOnly("%d indices (limit %d)", len(idx.vals), maxFoldElements)
+	}
+	n := len(data.vals)
+	f := &folded{dims: slices.Clone(idx.dims), vals: make([]int64, len(idx.vals)), batch: make([]bool, len(idx.vals))}
+	for i, j := range idx.vals {
+		k, err := c.axis("index", j, n)
+		if err != nil {
+			return err
+		}
+		f.vals[i], f.batch[i] = data.vals[k], data.isBatch(k)
+	}
+	return c.fold(outs[0], f)
+}
+
+// squeezeAxes reads the axes of Squeeze and Unsqueeze: the attribute before opset
+// 13, the optional input #1 since.
+func (c *nodeCtx) squeezeAxes(ins []string) ([]int64, bool, error) {
+	if c.opset() < 13 {
+		if len(ins) > 1 {
+			return nil, false, c.formatf("%s takes 1 input before opset 13, has %d", c.n.GetOpType(), len(ins))
+		}
+		return c.a.ints("axes"), c.a.has("axes"), nil
+	}
+	if len(ins) < 2 || ins[1] == "" {
+		return nil, false, nil
+	}
+	f, err := c.fixed(1, ins[1])
+	if err != nil {
+		return nil, false, err
+	}
+	if len(f.dims) != 1 {
+		return nil, false, c.formatf("axes %q has dims %v, want 1-D", ins[1], f.dims)
+	}
+	return f.vals, true, nil
+}
+
+// unsqueeze: https://onnx.ai/onnx/operators/onnx__Unsqueeze.html (axes attribute
+// before opset 13, input since; negative axes since 11).
+func unsqueeze(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	axes, given, err := c.squeezeAxes(ins)
+	if err != nil {
+		return err
+	}
+	if !given {
+		return c.formatf("axes is required")
+	}
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	r := len(x.dims) + len(axes)
+	if r > 8 {
+		return c.formatf("result rank %d is above 8", r)
+	}
+	ones := make([]bool, r)
+	for _, a := range axes {
+		k, err := c.axis("axis", a, r)
+		if err != nil {
+			return err
+		}
+		if ones[k] {
+			return c.formatf("axis %d is given twice", a)
+		}
+		ones[k] = true
+	}
+	dims := make([]int, 0, r)
+	j := 0
+	for k := range r {
+		if ones[k] {
+			dims = append(dims, 1)
+		} else {
+			dims = append(dims, x.dims[j])
+			j++
+		}
+	}
+	return c.fold(outs[0], &folded{dims: dims, vals: x.vals, batch: x.batch})
+}
+
+// squeeze: https://onnx.ai/onnx/operators/onnx__Squeeze.html (axes attribute
+// before opset 13, optional input since; without axes every dim of size 1 goes).
+func squeeze(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	axes, given, err := c.squeezeAxes(ins)
+	if err != nil {
+		return err
+	}
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	drop := make([]bool, len(x.dims))
+	for _, a := range axes {
+		k, err := c.axis("axis", a, len(x.dims))
+		if err != nil {
+			return err
+		}
+		if x.dims[k] != 1 {
+			return c.formatf("cannot squeeze axis %d of size %d", a, x.dims[k])
+		}
+		drop[k] = true
+	}
+	var dims []int
+	for k, d := range x.dims {
+		if !(drop[k] || !given && d == 1) {
+			dims = append(dims, d)
+		}
+	}
+	if dims == nil {
+		dims = []int{}
+	}
+	return c.fold(outs[0], &folded{dims: dims, vals: x.vals, batch: x.batch})
+}
+
+// concat: https://onnx.ai/onnx/operators/onnx__Concat.html of known 1-D int64
+// vectors (axis 0 or -1).
+func concat(c *nodeCtx) error {
+	ins, outs, err := c.io(1, maxFoldElements, 1, 1)
+	if err != nil {
+		return err
+	}
+	if !c.a.has("axis") {
+		return c.formatf("axis is required")
+	}
+	if _, err := c.axis("axis", c.a.int("axis", 0), 1); err != nil {
+		return err
+	}
+	f := &folded{dims: []int{0}}
+	for i, in := range ins {
+		if in == "" {
+			return c.formatf("input #%d is empty", i)
+		}
+		x, err := c.known(i, in)
+		if err != nil {
+			return err
+		}
+		if len(x.dims) != 1 {
+			return c.shapeOnly("input #%d %q has rank %d (only 1-D shape vectors are folded)", i, in, len(x.dims))
+		}
+		if len(f.vals)+len(x.vals) > maxFoldElements {
+			return c.shapeOnly("the result has more than %d elements", maxFoldElements)
+		}
+		for j, v := range x.vals {
+			f.vals = append(f.vals, v)
+			f.batch = append(f.batch, x.isBatch(j))
+		}
+	}
+	f.dims[0] = len(f.vals)
+	return c.fold(outs[0], f)
+}
+
+// cast: https://onnx.ai/onnx/operators/onnx__Cast.html to INT64 of a known
+// tensor: int64 values pass, float initializers or constants are truncated toward
+// zero (NaN, infinities and values out of int64 range are errors).
+func cast(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	if !c.a.has("to") {
+		return c.formatf("attribute \"to\" is required")
+	}
+	to := int32(c.a.int("to", 0))
+	if c.a.err != nil {
+		return c.a.err
+	}
+	if to != dtInt64 {
+		return c.shapeOnly("cast to %s (only INT64 is)", dtypeName(to))
+	}
+	if p := c.constant(ins[0]); p != nil && p.Int64 == nil && c.imp.folded[ins[0]] == nil {
+		c.imp.foldRead[ins[0]] = true
+		f := &folded{dims: slices.Clone(p.Dims), vals: make([]int64, len(p.Data))}
+		if len(p.Data) > maxFoldElements {
+			return c.shapeOnly("input %q has %d elements (limit %d)", ins[0], len(p.Data), maxFoldElements)
+		}
+		for i, v := range p.Data {
+			t := math.Trunc(float64(v))
+			if !(t >= math.MinInt64 && t < math.MaxInt64) {
+				return c.formatf("value %g at #%d does not fit int64", v, i)
+			}
+			f.vals[i] = int64(t)
+		}
+		return c.fold(outs[0], f)
+	}
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	return c.fold(outs[0], &folded{dims: x.dims, vals: x.vals, batch: x.batch})
+}
+
+// slice: https://onnx.ai/onnx/operators/onnx__Slice.html of a known 1-D vector:
+// starts, ends and axes attributes before opset 10; inputs starts, ends and the
+// optional axes and steps since.
+func slice(c *nodeCtx) error {
+	minIn, maxIn := 3, 5
+	if c.opset() < 10 {
+		minIn, maxIn = 1, 1
+	}
+	ins, outs, err := c.io(minIn, maxIn, 1, 1)
+	if err != nil {
+		return err
+	}
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	if len(x.dims) != 1 {
+		return c.shapeOnly("data %q has rank %d (only 1-D shape vectors are folded)", ins[0], len(x.dims))
+	}
+	var starts, ends, axes, steps []int64
+	if c.opset() < 10 {
+		starts, ends, axes = c.a.ints("starts"), c.a.ints("ends"), c.a.ints("axes")
+		if starts == nil || ends == nil {
+			return c.formatf("starts and ends are required")
+		}
+	} else {
+		vecs := make([][]int64, 4)
+		for i := 1; i < len(ins); i++ {
+			if ins[i] == "" {
+				continue
+			}
+			f, err := c.fixed(i, ins[i])
+			if err != nil {
+				return err
+			}
+			if len(f.dims) != 1 {
+				return c.formatf("input #%d %q has dims %v, want 1-D", i, ins[i], f.dims)
+			}
+			vecs[i-1] = f.vals
+		}
+		starts, ends, axes, steps = vecs[0], vecs[1], vecs[2], vecs[3]
+	}
+	if len(starts) != 1 || len(ends) != 1 || axes != nil && len(axes) != 1 || steps != nil && len(steps) != 1 {
+		return c.formatf("starts %v, ends %v, axes %v and steps %v must each have one value for 1-D data", starts, ends, axes, steps)
+	}
+	if axes != nil {
+		if _, err := c.axis("axis", axes[0], 1); err != nil {
+			return err
+		}
+	}
+	step := int64(1)
+	if steps != nil {
+		step = steps[0]
+	}
+	if step == 0 {
+		return c.formatf("step 0")
+	}
+	n := len(x.vals)
+	start, end := bound(starts[0], n, 0, int64(n)), bound(ends[0], n, 0, int64(n))
+	if step < 0 {
+		start, end = bound(starts[0], n, 0, int64(n)-1), bound(ends[0], n, -1, int64(n)-1)
+	}
+	f := &folded{dims: []int{0}}
+	for i := start; (step > 0 && i < end || step < 0 && i > end) && i >= 0 && i < int64(n); i += step {
+		f.vals = append(f.vals, x.vals[i])
+		f.batch = append(f.batch, x.isBatch(int(i)))
+	}
+	f.dims[0] = len(f.vals)
+	return c.fold(outs[0], f)
+}
+
+// constantOfShape: https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html
+// (opset 9). The shape must be known and free of the batch size. An int64 value
+// gives a folded value; a float value (the default is float 0) a constant
+// parameter, like a Constant node's, which float ops may use.
+func constantOfShape(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	s, err := c.fixed(0, ins[0])
+	if err != nil {
+		return err
+	}
+	if len(s.dims) != 1 {
+		return c.formatf("shape %q has dims %v, want 1-D", ins[0], s.dims)
+	}
+	value := &graph.Tensor{Dims: []int{1}, Data: []float32{0}}
+	if t := c.a.tensor("value"); t != nil {
+		if value, err = decodeTensor(t); err != nil {
+			return err
+		}
+		if value.Size() != 1 {
+			return c.formatf("value has dims %v, want one element", value.Dims)
+		}
+	}
+	if c.a.err != nil {
+		return c.a.err
+	}
+	dims64 := s.vals
+	dims, n, err := tensorDims(c.label, dims64)
+	if err != nil {
+		return err
+	}
+	if n > maxFoldElements {
+		return c.shapeOnly("the result has %d elements (limit %d)", n, maxFoldElements)
+	}
+	if value.Int64 != nil {
+		vals := make([]int64, n)
+		for i := range vals {
+			vals[i] = value.Int64[0]
+		}
+		return c.fold(outs[0], &folded{dims: dims, vals: vals})
+	}
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = value.Data[0]
+	}
+	c.imp.consts[outs[0]] = true
+	return c.imp.addParam(&graph.Tensor{Name: outs[0], Dims: dims, Data: data, Doc: c.n.GetDocString()})
+}
+
+// foldedShape turns the folded value feeding Reshape's shape input into an int64
+// parameter for graph.Reshape and returns its name. Symbolic batch entries become
+// 0 (copy the input dim) where the data input x has its batch dim at the same
+// position; anywhere else the reshape would depend on the batch size in a way
+// graph.Reshape cannot express.
+func (c *nodeCtx) foldedShape(f *folded, shapeName string, x []int, allowZero bool) (string, error) {
+	if len(f.dims) != 1 {
+		return "", c.formatf("shape input %q has dims %v, want 1-D", shapeName, f.dims)
+	}
+	vals := slices.Clone(f.vals)
+	for i := range vals {
+		if !f.isBatch(i) {
+			continue
+		}
+		if allowZero {
+			return "", c.unsupported("allowzero=1 with a shape %q computed from the batch size", shapeName)
+		}
+		if i >= len(x) || x[i] != graph.Batch {
+			return "", c.unsupported("shape %q holds the batch size at position %d, where the data input %s has no batch dim: only keeping the batch dim in place is supported",
+				shapeName, i, fmtDims(x))
+		}
+		vals[i] = 0
+	}
+	name := c.imp.uniqueParamName(shapeName + ".folded")
+	c.imp.consts[name] = true
+	err := c.imp.addParam(&graph.Tensor{Name: name, Dims: []int{len(vals)}, Int64: vals,
+		Doc: fmt.Sprintf("folded at import from the shape computation ending in %s node %q", f.op, f.node)})
+	return name, err
+}
+
+func fmtDims(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d == graph.Batch {
+			parts[i] = "N"
+		} else {
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "(" + strings.Join(parts, ",") + ")"
+}
+
+// pruneFolded drops parameters that only shape computations read (the indices,
+// axes and constant pieces of folded chains) and no graph node uses.
+func (imp *importer) pruneFolded() {
+	if len(imp.foldRead) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	for _, n := range imp.m.Nodes {
+		for _, in := range n.Inputs {
+			used[in] = true
+		}
+	}
+	imp.m.Params = slices.DeleteFunc(imp.m.Params, func(p *graph.Tensor) bool {
+		if imp.foldRead[p.Name] && !used[p.Name] {
+			delete(imp.params, p.Name)
+			return true
+		}
+		return false
+	})
+}
