@@ -80,10 +80,11 @@ func PlotCurves(path, title string, metric Metric, runs []Run) error {
 			p.Legend.Add(name, l)
 		}
 	}
-	p.Legend.Top = metric == Accuracy
-	if metric == Accuracy {
-		p.Legend.Left = false
-		p.Legend.YOffs = -vg.Points(60)
+	// Accuracy rises and loss falls: keep the legend in the corner the curves leave free.
+	p.Legend.Top = metric == LossCurve
+	p.Legend.YOffs = vg.Points(4)
+	if metric == LossCurve {
+		p.Legend.YOffs = -vg.Points(4)
 	}
 	w, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
