@@ -32,6 +32,9 @@ func evalCommand() *cli.Command {
 }
 
 func runEval(c *cli.Context) error {
+	if err := checkArgsOrder(c); err != nil {
+		return err
+	}
 	if c.NArg() != 1 {
 		return badUsage("eval takes one argument, the ONNX file (got %d)", c.NArg())
 	}

@@ -49,6 +49,9 @@ type classProb struct {
 }
 
 func runPredict(c *cli.Context) error {
+	if err := checkArgsOrder(c); err != nil {
+		return err
+	}
 	if c.NArg() < 2 {
 		return badUsage("predict takes the ONNX file and at least one image (got %d arguments)", c.NArg())
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -49,6 +51,9 @@ func verifyCommand() *cli.Command {
 }
 
 func runVerify(c *cli.Context) error {
+	if err := checkArgsOrder(c); err != nil {
+		return err
+	}
 	if c.NArg() != 1 {
 		return badUsage("verify takes one argument, the ONNX file (got %d)", c.NArg())
 	}
@@ -125,4 +130,41 @@ func loadEvalSet(c *cli.Context, meta map[string]string) (*digits.Set, string, e
 		return nil, "", fmt.Errorf("data %s has no validation images", spec)
 	}
 	return val, fmt.Sprintf("%d validation images of %s, seed %d%s", val.Len(), spec, seed, from), nil
+}
+
+// checkArgsOrder rejects flags written after the positional arguments
+// ("eval model.onnx --data mnist"): urfave/cli v2 stops reading flags at the
+// first argument and would take "--data" for a file name. The error shows the
+// order that works.
+func checkArgsOrder(c *cli.Context) error {
+	args := c.Args().Slice()
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			var flags, rest []string
+			for j := i; j < len(args); j++ {
+				if strings.HasPrefix(args[j], "-") {
+					flags = append(flags, args[j])
+					if !strings.Contains(args[j], "=") && j+1 < len(args) && !strings.HasPrefix(args[j+1], "-") && !isBoolFlag(c, args[j]) {
+						j++
+						flags = append(flags, args[j])
+					}
+				} else {
+					rest = append(rest, args[j])
+				}
+			}
+			return badUsage("flags go before the files: onnxdigits %s %s %s", c.Command.Name,
+				strings.Join(flags, " "), strings.Join(append(args[:i:i], rest...), " "))
+		}
+	}
+	return nil
+}
+
+func isBoolFlag(c *cli.Context, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	for _, f := range c.Command.Flags {
+		if _, ok := f.(*cli.BoolFlag); ok && slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }

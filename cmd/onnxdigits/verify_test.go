@@ -123,6 +123,12 @@ func TestEvalCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "10 validation images of synthetic:4, seed 3\n") {
 		t.Errorf("eval --data: exit %d\n%s", code, stdout)
 	}
+	if _, stderr, code := runCLI(t, "eval", model, "--data", "mnist"); code != 2 || !strings.Contains(stderr, "flags go before the files: onnxdigits eval --data mnist "+model) {
+		t.Errorf("eval with a flag after the file: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "predict", model, "a.png", "--json", "b.png"); code != 2 || !strings.Contains(stderr, "onnxdigits predict --json "+model+" a.png b.png") {
+		t.Errorf("predict with a flag after the files: exit %d %q", code, stderr)
+	}
 	if _, stderr, code := runCLI(t, "eval"); code != 2 || !strings.Contains(stderr, "eval takes one argument") {
 		t.Errorf("eval without file: exit %d %q", code, stderr)
 	}
