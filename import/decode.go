@@ -188,6 +188,11 @@ func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
 func (imp *importer) run() error {
 	g := imp.g
 	imp.m = &graph.Model{Name: g.GetName(), Doc: joinDocs(imp.mp.GetDocString(), g.GetDocString())}
+	if imp.ours() {
+		// Our exporter generates the model, graph and node descriptions from the
+		// model itself; keeping them would repeat them on every re-export.
+		imp.m.Doc = ""
+	}
 	if len(g.GetNode()) > maxNodes || len(g.GetInitializer()) > maxInitializers || len(g.GetInput()) > maxInitializers {
 		return formatErr("", "graph has %d nodes, %d initializers and %d inputs (limits %d, %d, %d)",
 			len(g.GetNode()), len(g.GetInitializer()), len(g.GetInput()), maxNodes, maxInitializers, maxInitializers)
@@ -238,6 +243,9 @@ func (imp *importer) run() error {
 	}
 	return imp.metadata()
 }
+
+// ours reports whether package export wrote the file.
+func (imp *importer) ours() bool { return imp.mp.GetProducerName() == "onnxdigits" }
 
 func joinDocs(a, b string) string {
 	switch {
