@@ -331,8 +331,8 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				t.vm.Reset()
 				where := ""
-				if cfg.Checkpoint != "" {
-					where = fmt.Sprintf("; the last good checkpoint is kept at %s", cfg.Checkpoint)
+				if cfg.Checkpoint != "" && ck.Epoch > 0 {
+					where = fmt.Sprintf("; the last good checkpoint (epoch %d) is kept at %s", ck.Epoch, cfg.Checkpoint)
 				}
 				return nil, fmt.Errorf("train: epoch %d batch %d: %w (%v) with learn rate %g%s", epoch, bi+1, ErrNaN, loss, cfg.Hyper.LearnRate, where)
 			}
