@@ -24,7 +24,10 @@ func (*Relu) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(G.Rectify(x))
+	if f, ok := x.Op().(reluFuser); ok && f.fusedRelu() == n.Name {
+		return []*G.Node{x}, nil // the op before applied this ReLU already
+	}
+	return one(G.ApplyOp(newReluOp(x.Shape()), x))
 }
 
 // Softmax normalizes exp(x) along Axis (https://onnx.ai/onnx/operators/onnx__Softmax.html,

@@ -59,26 +59,30 @@ func (bn *BatchNorm) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if len(xs) != 4 && len(xs) != 2 {
 		return nil, fmt.Errorf("input rank %d is not supported (2 or 4)", len(xs))
 	}
-	c := xs[1]
-	view := []int{1, c, 1, 1}
-	if len(xs) == 2 {
-		view = []int{1, c}
-	}
-	scale, err := b.ParamAs(n, 1, view)
+	scale, err := b.Input(n, 1)
 	if err != nil {
 		return nil, err
 	}
-	bias, err := b.ParamAs(n, 2, view)
+	bias, err := b.Input(n, 2)
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range []*G.Node{scale, bias} {
+		if p == nil || p.Dims() != 1 || p.Shape()[0] != xs[1] {
+			return nil, fmt.Errorf("scale and bias must be (%d) vectors: %w", xs[1], ErrShape)
+		}
 	}
 	mean, vr := b.Tensor(n, 3), b.Tensor(n, 4)
 	if mean == nil || vr == nil || mean.Int64 != nil || vr.Int64 != nil {
 		return nil, fmt.Errorf("running mean and variance must be float parameters")
 	}
-	// Gorgonia's momentum weights the new batch (PyTorch's convention).
+	// The op's momentum weights the new batch (PyTorch's convention).
 	gm := 1 - bn.momentum()
-	y, _, _, op, err := G.BatchNorm(x, scale, bias, gm, bn.eps())
+	op := newBNOp(xs, bn.eps(), gm, b.dtype())
+	op.training = b.Opts.Mode == Train
+	op.relu = b.reluConsumer(n)
+	op.needX, op.needS, op.needB = b.needsGrad(x), b.needsGrad(scale), b.needsGrad(bias)
+	y, err := G.ApplyOp(op, x, scale, bias)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type Builder struct {
 	G     *G.ExprGraph
 
 	values    map[string]*G.Node   // every value built so far
+	want      map[string]bool      // the values Build was asked for
 	paramNode map[string]*G.Node   // parameter name -> node
 	learn     []*G.Node            // learnable nodes, in Model.Params order
 	learnT    []*Tensor            // the tensor behind each learnable node
@@ -47,7 +48,7 @@ type Builder struct {
 }
 
 type bnState struct {
-	op        *G.BatchNormOp
+	op        batchNormStats
 	mean, vr  *Tensor
 	node      string
 	gorgoniaM float64
@@ -70,7 +71,10 @@ func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err er
 	b = &Builder{
 		Model: m, Batch: batch, Opts: opts, G: G.NewGraph(),
 		values: map[string]*G.Node{}, paramNode: map[string]*G.Node{},
-		rng: opts.Rand,
+		want: map[string]bool{}, rng: opts.Rand,
+	}
+	for _, w := range want {
+		b.want[w] = true
 	}
 	if b.rng == nil {
 		b.rng = rand.New(rand.NewSource(1))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Conv is a 2-D convolution (https://onnx.ai/onnx/operators/onnx__Conv.html):
@@ -93,64 +92,42 @@ func (c *Conv) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.Pads[0] != a.Pads[2] || a.Pads[1] != a.Pads[3] {
-		// Gorgonia pads symmetrically: pad explicitly with zeros (a differentiable
-		// concatenation), then convolve without padding.
-		if x, err = zeroPad(b, n, x, a.Pads); err != nil {
-			return nil, err
-		}
-		a.Pads = [4]int{}
-	}
 	w, err := b.Input(n, 1)
 	if err != nil {
 		return nil, err
 	}
-	ws := w.Shape()
-	y, err := G.Conv2d(x, w, tensor.Shape{ws[2], ws[3]}, []int{a.Pads[0], a.Pads[1]}, a.Strides[:], a.Dilations[:])
+	bias, err := b.Input(n, 2)
 	if err != nil {
 		return nil, err
 	}
-	bias, err := b.ParamAs(n, 2, []int{1, ws[0], 1, 1})
-	if err != nil || bias == nil {
-		return []*G.Node{y}, err
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 4 || len(ws) != 4 {
+		return nil, fmt.Errorf("conv needs (N,C,H,W) input and (M,C,kH,kW) weights, have %v and %v", xs, ws)
 	}
-	return one(G.BroadcastAdd(y, bias, nil, []byte{0, 2, 3}))
-}
-
-// zeroPad pads the H and W dims of x (N,C,H,W) with zeros: pads are [top, left,
-// bottom, right].
-func zeroPad(b *Builder, n *Node, x *G.Node, pads [4]int) (*G.Node, error) {
-	zeros := func(shape tensor.Shape, what string) *G.Node {
-		var t *tensor.Dense
-		if b.Opts.Float64 {
-			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, shape.TotalSize())))
-		} else {
-			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, shape.TotalSize())))
-		}
-		return G.NewTensor(b.G, b.dtype(), len(shape), G.WithShape(shape...), G.WithValue(t), G.WithName(n.Name+".pad."+what))
+	if xs[1] != ws[1] {
+		return nil, fmt.Errorf("input has %d channels, weights %d: %w", xs[1], ws[1], ErrShape)
 	}
-	for axis, p := range [][2]int{{pads[0], pads[2]}, {pads[1], pads[3]}} {
-		if p == [2]int{} {
-			continue
-		}
-		dim := 2 + axis
-		side := func(k int, what string) *G.Node {
-			s := x.Shape().Clone()
-			s[dim] = k
-			return zeros(s, fmt.Sprintf("%d.%s", dim, what))
-		}
-		var parts []*G.Node
-		if p[0] > 0 {
-			parts = append(parts, side(p[0], "begin"))
-		}
-		parts = append(parts, x)
-		if p[1] > 0 {
-			parts = append(parts, side(p[1], "end"))
-		}
-		var err error
-		if x, err = G.Concat(dim, parts...); err != nil {
-			return nil, err
-		}
+	if bias != nil && (bias.Dims() != 1 || bias.Shape()[0] != ws[0]) {
+		return nil, fmt.Errorf("bias %v does not match %d filters: %w", bias.Shape(), ws[0], ErrShape)
 	}
-	return x, nil
+	oh, err := convOut(xs[2], ws[2], a.Strides[0], a.Pads[0], a.Pads[2], a.Dilations[0], false)
+	if err != nil {
+		return nil, err
+	}
+	ow, err := convOut(xs[3], ws[3], a.Strides[1], a.Pads[1], a.Pads[3], a.Dilations[1], false)
+	if err != nil {
+		return nil, err
+	}
+	op := newConvOp(convGeom{
+		n: xs[0], c: xs[1], h: xs[2], w: xs[3], m: ws[0], kh: ws[2], kw: ws[3], oh: oh, ow: ow,
+		sh: a.Strides[0], sw: a.Strides[1], pt: a.Pads[0], pl: a.Pads[1], dh: a.Dilations[0], dw: a.Dilations[1],
+	}, bias != nil)
+	op.relu = b.reluConsumer(n)
+	op.needX, op.needW = b.needsGrad(x), b.needsGrad(w)
+	children := []*G.Node{x, w}
+	if bias != nil {
+		op.needB = b.needsGrad(bias)
+		children = append(children, bias)
+	}
+	return one(G.ApplyOp(op, children...))
 }

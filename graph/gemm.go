@@ -75,6 +75,15 @@ func (g *Gemm) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 		return nil, err
 	}
 	a, w := in[0], in[1]
+	if op := g.denseOp(b, n, in); op != nil {
+		children := in[:2]
+		if len(in) > 2 && in[2] != nil {
+			children = in[:3]
+		}
+		return one(G.ApplyOp(op, children...))
+	}
+	// Shapes the dense op does not cover (a rank-0 or rank > 2 C) take
+	// Gorgonia's built-ins.
 	if g.TransA {
 		if a, err = G.Transpose(a, 1, 0); err != nil {
 			return nil, err
@@ -104,6 +113,49 @@ func (g *Gemm) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 		}
 	}
 	return one(broadcastBinary(G.BroadcastAdd, y, c))
+}
+
+// denseOp returns our fused op for A, B and C (or nil when it cannot take them).
+func (g *Gemm) denseOp(b *Builder, n *Node, in []*G.Node) *denseOp {
+	a, w := in[0], in[1]
+	if a.Dims() != 2 || w.Dims() != 2 {
+		return nil
+	}
+	as, ws := a.Shape(), w.Shape()
+	m, k := as[0], as[1]
+	if g.TransA {
+		m, k = k, m
+	}
+	kb, nn := ws[0], ws[1]
+	if g.TransB {
+		kb, nn = nn, kb
+	}
+	if k != kb {
+		return nil
+	}
+	geom := denseGeom{m: m, k: k, n: nn, transA: g.TransA, transB: g.TransB, alpha: orOne(g.Alpha), beta: orOne(g.Beta)}
+	op := &denseOp{opBase: newOpBase(), g: geom}
+	if len(in) > 2 && in[2] != nil {
+		c := in[2]
+		cs := c.Shape()
+		switch c.Dims() {
+		case 1:
+			geom.cm, geom.cn = 1, cs[0]
+		case 2:
+			geom.cm, geom.cn = cs[0], cs[1]
+		default:
+			return nil
+		}
+		if (geom.cm != 1 && geom.cm != m) || (geom.cn != 1 && geom.cn != nn) {
+			return nil
+		}
+		geom.cRank = c.Dims()
+		op.needC = b.needsGrad(c)
+	}
+	op.g = geom
+	op.relu = b.reluConsumer(n)
+	op.needA, op.needB = b.needsGrad(a), b.needsGrad(w)
+	return op
 }
 
 func (b *Builder) scalar(v float64) *G.Node {

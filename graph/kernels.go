@@ -1,0 +1,271 @@
+package graph
+
+// Shared plumbing of the custom Gorgonia ops (kernels_*.go): the conv, batch
+// norm, ReLU and dense layers run as our own ops with fused, allocation-free
+// loops instead of Gorgonia's built-ins, which materialise broadcasts, transpose
+// the conv output and re-allocate every intermediate value after each
+// vm.Reset() (DESIGN §8).
+//
+// Every op owns its output and scratch buffers and reuses them from run to run;
+// Do returns a fresh tensor header over the same backing array each time, since
+// Gorgonia's in-place ops (Reshape's UnsafeDo) may change a header's shape. A
+// backward op receives the forward values it reads as graph inputs, so that
+// Gorgonia's register allocation keeps them alive; only small per-channel
+// statistics (batch mean, inverse deviation) pass through op state.
+//
+// Work is split over the batch on up to GOMAXPROCS goroutines. Reductions over
+// the batch (weight and bias gradients, batch-norm statistics) sum per-chunk
+// partials whose boundaries depend only on the batch size, in chunk order, so
+// results are bit-identical from run to run whatever the scheduling.
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// float is the element type of the kernels: float32 for training and
+// inference, float64 for gradient checks.
+type float interface{ float32 | float64 }
+
+// reduceChunks is the number of batch chunks whose partial sums a reduction
+// keeps (fewer for small batches): fixed, so the summation order is too.
+const reduceChunks = 8
+
+// chunkRange returns the images [lo,hi) of chunk c when n images are cut into
+// chunks contiguous pieces.
+func chunkRange(n, chunks, c int) (lo, hi int) {
+	return c * n / chunks, (c + 1) * n / chunks
+}
+
+// numChunks is min(n, max) but at least 1.
+func numChunks(n, max int) int {
+	if n < max {
+		if n < 1 {
+			return 1
+		}
+		return n
+	}
+	return max
+}
+
+// numWorkers is how many goroutines parallelFor uses for the given chunks.
+func numWorkers(chunks int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), chunks))
+}
+
+// parallelFor calls fn(worker, chunk) for every chunk in [0,chunks) on
+// numWorkers(chunks) goroutines; worker < numWorkers(chunks) indexes per-worker
+// scratch. The calling goroutine is one of the workers.
+func parallelFor(chunks int, fn func(worker, chunk int)) {
+	nw := numWorkers(chunks)
+	if nw == 1 {
+		for c := range chunks {
+			fn(0, c)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func(w int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			fn(w, c)
+		}
+	}
+	wg.Add(nw - 1)
+	for w := 1; w < nw; w++ {
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}
+
+// buffer is a reusable float32 or float64 array.
+type buffer struct {
+	f32 []float32
+	f64 []float64
+}
+
+// get returns the first n elements of b as []T, growing it if needed. The
+// contents are whatever the last user left.
+func get[T float](b *buffer, n int) []T {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		if cap(b.f32) < n {
+			b.f32 = make([]float32, n)
+		}
+		return any(b.f32[:n]).([]T)
+	default:
+		if cap(b.f64) < n {
+			b.f64 = make([]float64, n)
+		}
+		return any(b.f64[:n]).([]T)
+	}
+}
+
+// buffers is one buffer per worker.
+type buffers []buffer
+
+func (bs *buffers) worker(w int) *buffer {
+	for len(*bs) <= w {
+		*bs = append(*bs, buffer{})
+	}
+	return &(*bs)[w]
+}
+
+// prepare makes sure that workers buffers exist before goroutines index them.
+func (bs *buffers) prepare(workers int) {
+	bs.worker(workers - 1)
+}
+
+// dataOf returns the backing array of a dense tensor value, materialising views.
+func dataOf[T float](v G.Value) ([]T, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, fmt.Errorf("want a dense tensor, have %T", v)
+	}
+	if d.IsView() {
+		d = d.Materialize().(*tensor.Dense)
+	}
+	s, ok := d.Data().([]T)
+	if !ok {
+		return nil, fmt.Errorf("want %T data, have %v", s, d.Dtype())
+	}
+	return s, nil
+}
+
+// wrap returns a new tensor header over data with the given shape.
+func wrap[T float](data []T, shape []int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(append([]int(nil), shape...)...), tensor.WithBacking(data))
+}
+
+// opIDs numbers op instances: every custom op writes its number into its hash,
+// so that Gorgonia never merges two layers' nodes (two nodes with equal op
+// hashes and equal inputs are one node to it).
+var opIDs atomic.Int64
+
+func nextOpID() int64 { return opIDs.Add(1) }
+
+// opBase holds what all our ops share.
+type opBase struct {
+	id int64
+}
+
+func newOpBase() opBase { return opBase{id: nextOpID()} }
+
+func (opBase) ReturnsPtr() bool     { return true }
+func (opBase) CallsExtern() bool    { return false }
+func (opBase) OverwritesInput() int { return -1 }
+
+func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+// tt is a tensor type of the given rank over the type variable a.
+func tt(dims int) hm.Type {
+	if dims == 0 {
+		return hm.TypeVariable('a')
+	}
+	return G.TensorType{Dims: dims, Of: hm.TypeVariable('a')}
+}
+
+// fnType is the type of an op taking tensors of the given ranks and returning
+// one of rank out.
+func fnType(out int, in ...int) hm.Type {
+	ts := make([]hm.Type, 0, len(in)+1)
+	for _, d := range in {
+		ts = append(ts, tt(d))
+	}
+	ts = append(ts, tt(out))
+	return hm.NewFnType(ts...)
+}
+
+// needsGrad reports whether a gradient flows back to x in a training graph: x
+// depends on a learnable node. Ops use it to leave out gradients nobody reads
+// (the first conv's input gradient, Gorgonia's Conv2d computes it anyway).
+func (b *Builder) needsGrad(x *G.Node) bool {
+	if b.Opts.Mode != Train || x == nil {
+		return false
+	}
+	learn := make(map[*G.Node]bool, len(b.learn))
+	for _, l := range b.learn {
+		learn[l] = true
+	}
+	seen := map[int64]bool{}
+	var walk func(n *G.Node) bool
+	walk = func(n *G.Node) bool {
+		if learn[n] {
+			return true
+		}
+		if seen[n.ID()] {
+			return false
+		}
+		seen[n.ID()] = true
+		it := b.G.From(n.ID())
+		for it.Next() {
+			if c, ok := it.Node().(*G.Node); ok && walk(c) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(x)
+}
+
+// reluConsumer returns the Relu node that is the only consumer of n's single
+// output, when n's output is neither wanted by the build nor a model output, so
+// that the op of n may apply the ReLU itself; "" otherwise.
+func (b *Builder) reluConsumer(n *Node) string {
+	if len(n.Outputs) != 1 {
+		return ""
+	}
+	out := n.Outputs[0]
+	if b.want[out] {
+		return ""
+	}
+	for _, o := range b.Model.Outputs {
+		if o.Name == out {
+			return ""
+		}
+	}
+	var consumer *Node
+	for _, m := range b.Model.Nodes {
+		for _, in := range m.Inputs {
+			if in == out {
+				if consumer != nil && consumer != m {
+					return ""
+				}
+				consumer = m
+			}
+		}
+	}
+	if consumer == nil || len(consumer.Inputs) != 1 {
+		return ""
+	}
+	if _, ok := consumer.Op.(*Relu); !ok {
+		return ""
+	}
+	return consumer.Name
+}
+
+// reluFuser is an op that may apply the ReLU of the named model node itself.
+type reluFuser interface {
+	fusedRelu() string
+}

@@ -1,0 +1,549 @@
+package graph
+
+// Batch normalization as custom ops: scale and shift are inputs of the op (no
+// broadcast nodes), a following ReLU is fused, and the backward pass reads the
+// forward input once for both parameter gradients and once for the input
+// gradient.
+//
+// Layout: x is (N,C,S) with S = H*W (or 1 for (N,C) inputs). Training uses the
+// batch mean and biased variance of each channel over N*S values, computed in
+// one pass as sums of x - x[0,c,0] (a shift that keeps E[d²]-E[d]² well
+// conditioned) accumulated in float64, and updates the running statistics as
+// PyTorch and Gorgonia do: running = (1-m)*running + m*batch, the variance
+// unbiased (m weights the new batch).
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// batchNormStats is the running-statistics interface Builder uses to restore and
+// save a batch-norm op's state (AfterMachine, SyncStats).
+type batchNormStats interface {
+	SetTraining(bool) error
+	SetStats(mean, variance tensor.Tensor) error
+	Stats() (mean, variance tensor.Tensor)
+}
+
+type bnOp struct {
+	opBase
+	n, c, s  int
+	xshape   tensor.Shape
+	dims     int
+	eps      float64
+	momentum float64 // weight of the batch in the running statistics
+	training bool
+	relu     string
+	needX    bool
+	needS    bool
+	needB    bool
+
+	runMean, runVar *tensor.Dense // (C) in the graph's dtype
+	mean, invStd    []float64     // statistics of the last forward run
+	variance        []float64     // biased batch variance of the last training run
+	a, b            buffer        // per-channel y = a*x + b of the last run
+	out             buffer
+	partial         []float64
+}
+
+func newBNOp(shape tensor.Shape, eps, momentum float64, dt tensor.Dtype) *bnOp {
+	op := &bnOp{opBase: newOpBase(), n: shape[0], c: shape[1], s: 1, xshape: shape.Clone(), dims: len(shape), eps: eps, momentum: momentum, training: true}
+	for _, d := range shape[2:] {
+		op.s *= d
+	}
+	op.runMean = tensor.New(tensor.Of(dt), tensor.WithShape(op.c))
+	op.runVar = tensor.New(tensor.Of(dt), tensor.WithShape(op.c))
+	op.mean = make([]float64, op.c)
+	op.invStd = make([]float64, op.c)
+	op.variance = make([]float64, op.c)
+	return op
+}
+
+func (op *bnOp) fusedRelu() string { return op.relu }
+
+func (op *bnOp) Arity() int    { return 3 }
+func (op *bnOp) Type() hm.Type { return fnType(op.dims, op.dims, 1, 1) }
+func (op *bnOp) String() string {
+	if op.relu != "" {
+		return fmt.Sprintf("BatchNormRelu{eps=%g}", op.eps)
+	}
+	return fmt.Sprintf("BatchNorm{eps=%g}", op.eps)
+}
+func (op *bnOp) Hashcode() uint32 { return opHash(op) }
+func (op *bnOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.bn#%d{%d,%d,%d eps=%g m=%g relu=%q}", op.id, op.n, op.c, op.s, op.eps, op.momentum, op.relu)
+}
+func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("batch norm: input shape is %T", in[0])
+	}
+	return s.Clone(), nil
+}
+
+// SetTraining selects batch statistics (true) or the running ones.
+func (op *bnOp) SetTraining(training bool) error {
+	op.training = training
+	return nil
+}
+
+// SetStats copies the running statistics in.
+func (op *bnOp) SetStats(mean, variance tensor.Tensor) error {
+	if mean.Shape().TotalSize() != op.c || variance.Shape().TotalSize() != op.c {
+		return fmt.Errorf("batch norm: statistics of %v and %v for %d channels", mean.Shape(), variance.Shape(), op.c)
+	}
+	if mean.Dtype() != op.runMean.Dtype() || variance.Dtype() != op.runVar.Dtype() {
+		return fmt.Errorf("batch norm: statistics are %v, want %v", mean.Dtype(), op.runMean.Dtype())
+	}
+	switch d := op.runMean.Data().(type) {
+	case []float32:
+		copy(d, mean.Data().([]float32))
+		copy(op.runVar.Data().([]float32), variance.Data().([]float32))
+	case []float64:
+		copy(d, mean.Data().([]float64))
+		copy(op.runVar.Data().([]float64), variance.Data().([]float64))
+	}
+	return nil
+}
+
+// Stats returns the running statistics.
+func (op *bnOp) Stats() (mean, variance tensor.Tensor) { return op.runMean, op.runVar }
+
+func (op *bnOp) Do(vals ...G.Value) (G.Value, error) {
+	if len(vals) != 3 {
+		return nil, fmt.Errorf("batch norm: want 3 inputs, have %d", len(vals))
+	}
+	if vals[0].Dtype() == tensor.Float64 {
+		return bnForward[float64](op, vals)
+	}
+	return bnForward[float32](op, vals)
+}
+
+func bnForward[T float](op *bnOp, vals []G.Value) (G.Value, error) {
+	x, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("batch norm: x: %w", err)
+	}
+	scale, err := dataOf[T](vals[1])
+	if err != nil {
+		return nil, fmt.Errorf("batch norm: scale: %w", err)
+	}
+	bias, err := dataOf[T](vals[2])
+	if err != nil {
+		return nil, fmt.Errorf("batch norm: bias: %w", err)
+	}
+	C, S := op.c, op.s
+	if len(x) != op.n*C*S || len(scale) != C || len(bias) != C {
+		return nil, fmt.Errorf("batch norm: %d values, %d scales and %d biases for (%d,%d,%d)", len(x), len(scale), len(bias), op.n, C, S)
+	}
+	rm, rv := op.runMean.Data().([]T), op.runVar.Data().([]T)
+	if op.training {
+		batchStats(op, x)
+		cnt := float64(op.n * S)
+		m := op.momentum
+		for c := range C {
+			v := op.variance[c]
+			unbiased := v
+			if cnt > 1 {
+				unbiased = v * cnt / (cnt - 1)
+			}
+			rm[c] = T((1-m)*float64(rm[c]) + m*op.mean[c])
+			rv[c] = T((1-m)*float64(rv[c]) + m*unbiased)
+		}
+	} else {
+		for c := range C {
+			op.mean[c] = float64(rm[c])
+			op.invStd[c] = 1 / math.Sqrt(float64(rv[c])+op.eps)
+		}
+	}
+	a, b := get[T](&op.a, C), get[T](&op.b, C)
+	for c := range C {
+		ac := float64(scale[c]) * op.invStd[c]
+		a[c] = T(ac)
+		b[c] = T(float64(bias[c]) - op.mean[c]*ac)
+	}
+	y := get[T](&op.out, len(x))
+	relu := op.relu != ""
+	parallelFor(numChunks(op.n, 4*numWorkers(op.n)), func(_, ch int) {
+		lo, hi := chunkRange(op.n, numChunks(op.n, 4*numWorkers(op.n)), ch)
+		for i := lo; i < hi; i++ {
+			for c := range C {
+				o := (i*C + c) * S
+				affine(x[o:o+S], y[o:o+S], a[c], b[c], relu)
+			}
+		}
+	})
+	return wrap(y, vals[0].Shape()), nil
+}
+
+// batchStats sets op.mean, op.variance and op.invStd from the batch x (N,C,S).
+func batchStats[T float](op *bnOp, x []T) {
+	C, S := op.c, op.s
+	chunks := numChunks(op.n, reduceChunks)
+	if cap(op.partial) < chunks*2*C {
+		op.partial = make([]float64, chunks*2*C)
+	}
+	partial := op.partial[:chunks*2*C]
+	parallelFor(chunks, func(_, ch int) {
+		lo, hi := chunkRange(op.n, chunks, ch)
+		ps := partial[ch*2*C:][:2*C]
+		clear(ps)
+		for i := lo; i < hi; i++ {
+			for c := range C {
+				s1, s2 := shiftedSums(x[(i*C+c)*S:][:S], x[c*S])
+				ps[c] += float64(s1)
+				ps[C+c] += float64(s2)
+			}
+		}
+	})
+	cnt := float64(op.n * S)
+	for c := range C {
+		var s1, s2 float64
+		for ch := range chunks {
+			s1 += partial[ch*2*C+c]
+			s2 += partial[ch*2*C+C+c]
+		}
+		m1 := s1 / cnt
+		v := max(s2/cnt-m1*m1, 0)
+		op.mean[c] = float64(x[c*S]) + m1
+		op.variance[c] = v
+		op.invStd[c] = 1 / math.Sqrt(v+op.eps)
+	}
+}
+
+// shiftedSums returns Σ(x-shift) and Σ(x-shift)².
+func shiftedSums[T float](x []T, shift T) (s1, s2 T) {
+	var a0, a1, q0, q1 T
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		d0, d1 := x[i]-shift, x[i+1]-shift
+		a0 += d0
+		a1 += d1
+		q0 += d0 * d0
+		q1 += d1 * d1
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - shift
+		a0 += d
+		q0 += d * d
+	}
+	return a0 + a1, q0 + q1
+}
+
+// affine sets y = a*x + b, clamped at zero when relu is set.
+func affine[T float](x, y []T, a, b T, relu bool) {
+	y = y[:len(x)]
+	if relu {
+		for i, v := range x {
+			y[i] = max(v*a+b, 0)
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = v*a + b
+	}
+}
+
+func (op *bnOp) DiffWRT(int) []bool { return []bool{op.needX, op.needS, op.needB} }
+
+func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if len(inputs) != 3 {
+		return nil, fmt.Errorf("batch norm: want 3 inputs, have %d", len(inputs))
+	}
+	x, scale := inputs[0], inputs[1]
+	in := G.Nodes{x, grad}
+	if op.relu != "" {
+		in = append(in, output)
+	}
+	sums, err := G.ApplyOp(&bnSumsOp{opBase: newOpBase(), fwd: op}, in...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(G.Nodes, 3)
+	if op.needX {
+		if out[0], err = G.ApplyOp(&bnGradXOp{opBase: newOpBase(), fwd: op}, append(in, scale, sums)...); err != nil {
+			return nil, err
+		}
+	}
+	if op.needS {
+		if out[1], err = G.ApplyOp(&rowOp{opBase: newOpBase(), row: 1, n: op.c}, sums); err != nil {
+			return nil, err
+		}
+	}
+	if op.needB {
+		if out[2], err = G.ApplyOp(&rowOp{opBase: newOpBase(), row: 0, n: op.c}, sums); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// bnSumsOp computes, from x, dy and (with a fused ReLU) the forward output y,
+// the (2,C) sums Σdz (the bias gradient) and Σdz·x̂ (the scale gradient), with
+// dz = dy masked by y > 0 and x̂ = (x-mean)·invStd.
+type bnSumsOp struct {
+	opBase
+	fwd     *bnOp
+	out     buffer
+	partial []float64
+}
+
+func (op *bnSumsOp) Arity() int {
+	if op.fwd.relu != "" {
+		return 3
+	}
+	return 2
+}
+func (op *bnSumsOp) Type() hm.Type {
+	d := op.fwd.dims
+	if op.fwd.relu != "" {
+		return fnType(2, d, d, d)
+	}
+	return fnType(2, d, d)
+}
+func (op *bnSumsOp) String() string   { return "BatchNormGradSums" }
+func (op *bnSumsOp) Hashcode() uint32 { return opHash(op) }
+func (op *bnSumsOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.bnsums#%d/%d", op.id, op.fwd.id)
+}
+func (op *bnSumsOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{2, op.fwd.c}, nil
+}
+
+func (op *bnSumsOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return bnSums[float64](op, vals)
+	}
+	return bnSums[float32](op, vals)
+}
+
+// bnInputs reads x, dy and (when the ReLU is fused) y.
+func bnInputs[T float](fwd *bnOp, vals []G.Value) (x, dy, y []T, err error) {
+	if x, err = dataOf[T](vals[0]); err != nil {
+		return
+	}
+	if dy, err = dataOf[T](vals[1]); err != nil {
+		return
+	}
+	if fwd.relu != "" {
+		if y, err = dataOf[T](vals[2]); err != nil {
+			return
+		}
+	}
+	n := fwd.n * fwd.c * fwd.s
+	if len(x) != n || len(dy) != n || (y != nil && len(y) != n) {
+		err = fmt.Errorf("want %d values", n)
+	}
+	return
+}
+
+func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
+	f := op.fwd
+	x, dy, y, err := bnInputs[T](f, vals)
+	if err != nil {
+		return nil, fmt.Errorf("batch norm gradient: %w", err)
+	}
+	C, S := f.c, f.s
+	chunks := numChunks(f.n, reduceChunks)
+	if cap(op.partial) < chunks*2*C {
+		op.partial = make([]float64, chunks*2*C)
+	}
+	partial := op.partial[:chunks*2*C]
+	parallelFor(chunks, func(_, ch int) {
+		lo, hi := chunkRange(f.n, chunks, ch)
+		ps := partial[ch*2*C:][:2*C]
+		clear(ps)
+		for i := lo; i < hi; i++ {
+			for c := range C {
+				o := (i*C + c) * S
+				var yc []T
+				if y != nil {
+					yc = y[o : o+S]
+				}
+				s0, s1 := gradSums(x[o:o+S], dy[o:o+S], yc, T(f.mean[c]))
+				ps[c] += float64(s0)
+				ps[C+c] += float64(s1)
+			}
+		}
+	})
+	out := get[T](&op.out, 2*C)
+	for c := range C {
+		var s0, s1 float64
+		for ch := range chunks {
+			s0 += partial[ch*2*C+c]
+			s1 += partial[ch*2*C+C+c]
+		}
+		out[c] = T(s0)
+		out[C+c] = T(s1 * f.invStd[c])
+	}
+	return wrap(out, []int{2, C}), nil
+}
+
+// gradSums returns Σdz and Σdz·(x-mean) with dz = dy, or dy where y > 0 when y
+// is non-nil.
+func gradSums[T float](x, dy, y []T, mean T) (s0, s1 T) {
+	dy = dy[:len(x)]
+	if y != nil {
+		y = y[:len(x)]
+		for i, v := range x {
+			if y[i] > 0 {
+				s0 += dy[i]
+				s1 += dy[i] * (v - mean)
+			}
+		}
+		return s0, s1
+	}
+	for i, v := range x {
+		s0 += dy[i]
+		s1 += dy[i] * (v - mean)
+	}
+	return s0, s1
+}
+
+// bnGradXOp is the input gradient of batch normalization:
+// dx = scale·invStd·(dz - Σdz/M - x̂·Σ(dz·x̂)/M) in training (M = N*S values per
+// channel), scale·invStd·dz with running statistics.
+type bnGradXOp struct {
+	opBase
+	fwd     *bnOp
+	out     buffer
+	a, b, c buffer
+}
+
+func (op *bnGradXOp) Arity() int {
+	if op.fwd.relu != "" {
+		return 5
+	}
+	return 4
+}
+func (op *bnGradXOp) Type() hm.Type {
+	d := op.fwd.dims
+	if op.fwd.relu != "" {
+		return fnType(d, d, d, d, 1, 2)
+	}
+	return fnType(d, d, d, 1, 2)
+}
+func (op *bnGradXOp) String() string   { return "BatchNormGradX" }
+func (op *bnGradXOp) Hashcode() uint32 { return opHash(op) }
+func (op *bnGradXOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.bngradx#%d/%d", op.id, op.fwd.id)
+}
+func (op *bnGradXOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.fwd.xshape.Clone(), nil
+}
+
+func (op *bnGradXOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return bnGradX[float64](op, vals)
+	}
+	return bnGradX[float32](op, vals)
+}
+
+func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
+	f := op.fwd
+	x, dy, y, err := bnInputs[T](f, vals)
+	if err != nil {
+		return nil, fmt.Errorf("batch norm gradient: %w", err)
+	}
+	k := 2
+	if y != nil {
+		k = 3
+	}
+	scale, err := dataOf[T](vals[k])
+	if err != nil {
+		return nil, fmt.Errorf("batch norm gradient: scale: %w", err)
+	}
+	sums, err := dataOf[T](vals[k+1])
+	if err != nil {
+		return nil, fmt.Errorf("batch norm gradient: sums: %w", err)
+	}
+	C, S := f.c, f.s
+	cnt := float64(f.n * S)
+	// dx = A·dz + B·x + Cc per channel.
+	A, B, Cc := get[T](&op.a, C), get[T](&op.b, C), get[T](&op.c, C)
+	for c := range C {
+		k1 := float64(scale[c]) * f.invStd[c]
+		A[c] = T(k1)
+		if !f.training {
+			B[c], Cc[c] = 0, 0
+			continue
+		}
+		bc := -k1 * f.invStd[c] * float64(sums[C+c]) / cnt
+		B[c] = T(bc)
+		Cc[c] = T(-k1*float64(sums[c])/cnt - bc*f.mean[c])
+	}
+	dx := get[T](&op.out, len(x))
+	chunks := numChunks(f.n, 4*numWorkers(f.n))
+	parallelFor(chunks, func(_, ch int) {
+		lo, hi := chunkRange(f.n, chunks, ch)
+		for i := lo; i < hi; i++ {
+			for c := range C {
+				o := (i*C + c) * S
+				var yc []T
+				if y != nil {
+					yc = y[o : o+S]
+				}
+				bnDx(x[o:o+S], dy[o:o+S], yc, dx[o:o+S], A[c], B[c], Cc[c])
+			}
+		}
+	})
+	return wrap(dx, vals[0].Shape()), nil
+}
+
+// bnDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.
+func bnDx[T float](x, dy, y, dx []T, a, b, c T) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if y != nil {
+		y = y[:len(x)]
+		for i, v := range x {
+			d := dy[i]
+			if !(y[i] > 0) {
+				d = 0
+			}
+			dx[i] = a*d + b*v + c
+		}
+		return
+	}
+	for i, v := range x {
+		dx[i] = a*dy[i] + b*v + c
+	}
+}
+
+// rowOp returns row of a (rows,n) matrix as a vector: the parameter gradients
+// out of bnSumsOp's (2,C) sums.
+type rowOp struct {
+	opBase
+	row, n int
+	out    buffer
+}
+
+func (op *rowOp) Arity() int       { return 1 }
+func (op *rowOp) Type() hm.Type    { return fnType(1, 2) }
+func (op *rowOp) String() string   { return fmt.Sprintf("Row%d", op.row) }
+func (op *rowOp) Hashcode() uint32 { return opHash(op) }
+func (op *rowOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.row#%d{%d,%d}", op.id, op.row, op.n)
+}
+func (op *rowOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.Shape{op.n}, nil }
+
+func (op *rowOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return rowDo[float64](op, vals)
+	}
+	return rowDo[float32](op, vals)
+}
+
+func rowDo[T float](op *rowOp, vals []G.Value) (G.Value, error) {
+	m, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("row: %w", err)
+	}
+	out := get[T](&op.out, op.n)
+	copy(out, m[op.row*op.n:][:op.n])
+	return wrap(out, []int{op.n}), nil
+}

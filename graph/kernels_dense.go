@@ -1,0 +1,414 @@
+package graph
+
+// Gemm (the dense layer) as custom ops: Y = alpha·A'·B' + beta·C with C
+// broadcast, an optional fused ReLU, and one backward op per gradient. With
+// few outputs (our classifier's 10) the product runs as dot products along K
+// against a transposed copy of B; with many, as rows of B scaled and added.
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// denseGeom describes Y (M,N) = alpha·A'(M,K)·B'(K,N) + beta·C.
+type denseGeom struct {
+	m, k, n        int
+	transA, transB bool
+	alpha, beta    float64
+	cRank          int // 0 for no C
+	cm, cn         int // C viewed as (cm,cn), each 1 or the full size
+}
+
+func (g *denseGeom) String() string {
+	return fmt.Sprintf("(%d,%d)x(%d,%d) tA=%v tB=%v alpha=%g beta=%g C=%dx%d", g.m, g.k, g.k, g.n, g.transA, g.transB, g.alpha, g.beta, g.cm, g.cn)
+}
+
+type denseOp struct {
+	opBase
+	g                   denseGeom
+	relu                string
+	needA, needB, needC bool
+	out, at, bt         buffer
+}
+
+func (op *denseOp) fusedRelu() string { return op.relu }
+
+func (op *denseOp) Arity() int {
+	if op.g.cRank > 0 {
+		return 3
+	}
+	return 2
+}
+func (op *denseOp) Type() hm.Type {
+	if op.g.cRank > 0 {
+		return fnType(2, 2, 2, op.g.cRank)
+	}
+	return fnType(2, 2, 2)
+}
+func (op *denseOp) String() string {
+	if op.relu != "" {
+		return fmt.Sprintf("GemmRelu{%v}", &op.g)
+	}
+	return fmt.Sprintf("Gemm{%v}", &op.g)
+}
+func (op *denseOp) Hashcode() uint32 { return opHash(op) }
+func (op *denseOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.gemm#%d{%v relu=%q}", op.id, &op.g, op.relu)
+}
+func (op *denseOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{op.g.m, op.g.n}, nil
+}
+
+func (op *denseOp) Do(vals ...G.Value) (G.Value, error) {
+	if len(vals) != op.Arity() {
+		return nil, fmt.Errorf("gemm: want %d inputs, have %d", op.Arity(), len(vals))
+	}
+	if vals[0].Dtype() == tensor.Float64 {
+		return denseForward[float64](op, vals)
+	}
+	return denseForward[float32](op, vals)
+}
+
+// rowsA returns A' (M,K) row-major: a itself or its transpose in buf.
+func rowsA[T float](g *denseGeom, a []T, buf *buffer) []T {
+	if !g.transA {
+		return a
+	}
+	at := get[T](buf, g.m*g.k)
+	transpose(g.k, g.m, a, g.m, at, g.k)
+	return at
+}
+
+// colsB returns B'ᵀ (N,K) row-major: b itself when transposed, else its transpose in buf.
+func colsB[T float](g *denseGeom, b []T, buf *buffer) []T {
+	if g.transB {
+		return b
+	}
+	bt := get[T](buf, g.n*g.k)
+	transpose(g.k, g.n, b, g.n, bt, g.k)
+	return bt
+}
+
+// rowsB returns B' (K,N) row-major.
+func rowsB[T float](g *denseGeom, b []T, buf *buffer) []T {
+	if !g.transB {
+		return b
+	}
+	bt := get[T](buf, g.n*g.k)
+	transpose(g.n, g.k, b, g.k, bt, g.n)
+	return bt
+}
+
+// rowChunks cuts m rows into pieces of at least 4 for the workers.
+func rowChunks(m int) int { return numChunks(m/4, 4*numWorkers(m/4)) }
+
+func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
+	g := &op.g
+	a, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("gemm: A: %w", err)
+	}
+	b, err := dataOf[T](vals[1])
+	if err != nil {
+		return nil, fmt.Errorf("gemm: B: %w", err)
+	}
+	var c []T
+	if g.cRank > 0 {
+		if c, err = dataOf[T](vals[2]); err != nil {
+			return nil, fmt.Errorf("gemm: C: %w", err)
+		}
+		if len(c) != g.cm*g.cn {
+			return nil, fmt.Errorf("gemm: C has %d values, want %dx%d", len(c), g.cm, g.cn)
+		}
+	}
+	if len(a) != g.m*g.k || len(b) != g.k*g.n {
+		return nil, fmt.Errorf("gemm: A has %d values and B %d for %v", len(a), len(b), g)
+	}
+	M, K, N := g.m, g.k, g.n
+	ar := rowsA(g, a, &op.at)
+	y := get[T](&op.out, M*N)
+	dot := N < 32
+	var bm []T
+	if dot {
+		bm = colsB(g, b, &op.bt)
+	} else {
+		bm = rowsB(g, b, &op.bt)
+	}
+	alpha, beta := T(g.alpha), T(g.beta)
+	relu := op.relu != ""
+	chunks := rowChunks(M)
+	parallelFor(chunks, func(_, ch int) {
+		lo, hi := chunkRange(M, chunks, ch)
+		if lo == hi {
+			return
+		}
+		yc := y[lo*N : hi*N]
+		if dot {
+			gemmNT(hi-lo, N, K, ar[lo*K:], K, bm, K, yc, N, false)
+		} else {
+			gemmNN(hi-lo, N, K, ar[lo*K:], K, bm, N, yc, N, false, nil, false)
+		}
+		for i := lo; i < hi; i++ {
+			row := y[i*N : (i+1)*N]
+			if alpha != 1 {
+				for j := range row {
+					row[j] *= alpha
+				}
+			}
+			if c != nil {
+				crow := c
+				if g.cm > 1 {
+					crow = c[i*g.cn:]
+				}
+				if g.cn == 1 {
+					v := beta * crow[0]
+					for j := range row {
+						row[j] += v
+					}
+				} else {
+					crow = crow[:N]
+					for j := range row {
+						row[j] += beta * crow[j]
+					}
+				}
+			}
+			if relu {
+				for j, v := range row {
+					row[j] = max(v, 0)
+				}
+			}
+		}
+	})
+	return wrap(y, []int{M, N}), nil
+}
+
+func (op *denseOp) DiffWRT(inputs int) []bool {
+	return []bool{op.needA, op.needB, op.needC}[:inputs]
+}
+
+func (op *denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	var err error
+	dz := grad
+	if op.relu != "" {
+		if dz, err = G.ApplyOp(newReluGradOp(), output, grad); err != nil {
+			return nil, err
+		}
+	}
+	out := make(G.Nodes, len(inputs))
+	if op.needA {
+		if out[0], err = G.ApplyOp(&denseGradAOp{opBase: newOpBase(), fwd: op}, inputs[1], dz); err != nil {
+			return nil, err
+		}
+	}
+	if op.needB {
+		if out[1], err = G.ApplyOp(&denseGradBOp{opBase: newOpBase(), fwd: op}, inputs[0], dz); err != nil {
+			return nil, err
+		}
+	}
+	if len(inputs) > 2 && op.needC {
+		if out[2], err = G.ApplyOp(&denseGradCOp{opBase: newOpBase(), fwd: op, shape: inputs[2].Shape()}, dz); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// denseGradAOp is dA' = alpha·dZ·B'ᵀ (transposed back when TransA).
+type denseGradAOp struct {
+	opBase
+	fwd          *denseOp
+	out, bt, tmp buffer
+}
+
+func (op *denseGradAOp) Arity() int       { return 2 }
+func (op *denseGradAOp) Type() hm.Type    { return fnType(2, 2, 2) }
+func (op *denseGradAOp) String() string   { return fmt.Sprintf("GemmGradA{%v}", &op.fwd.g) }
+func (op *denseGradAOp) Hashcode() uint32 { return opHash(op) }
+func (op *denseGradAOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.gemmgrada#%d/%d", op.id, op.fwd.id)
+}
+func (op *denseGradAOp) shape() []int {
+	g := &op.fwd.g
+	if g.transA {
+		return []int{g.k, g.m}
+	}
+	return []int{g.m, g.k}
+}
+func (op *denseGradAOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape(), nil }
+
+func (op *denseGradAOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return denseGradA[float64](op, vals)
+	}
+	return denseGradA[float32](op, vals)
+}
+
+func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
+	g := &op.fwd.g
+	b, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("gemm gradient: B: %w", err)
+	}
+	dz, err := dataOf[T](vals[1])
+	if err != nil {
+		return nil, fmt.Errorf("gemm gradient: dZ: %w", err)
+	}
+	M, K, N := g.m, g.k, g.n
+	bt := colsB(g, b, &op.bt) // (N,K)
+	out := get[T](&op.out, M*K)
+	da := out
+	if g.transA {
+		da = get[T](&op.tmp, M*K)
+	}
+	alpha := T(g.alpha)
+	chunks := rowChunks(M)
+	parallelFor(chunks, func(_, ch int) {
+		lo, hi := chunkRange(M, chunks, ch)
+		if lo == hi {
+			return
+		}
+		gemmNN(hi-lo, K, N, dz[lo*N:], N, bt, K, da[lo*K:], K, false, nil, false)
+		if alpha != 1 {
+			for i := range da[lo*K : hi*K] {
+				da[lo*K+i] *= alpha
+			}
+		}
+	})
+	if g.transA {
+		transpose(M, K, da, K, out, M)
+	}
+	return wrap(out, op.shape()), nil
+}
+
+// denseGradBOp is dB' = alpha·A'ᵀ·dZ, computed as its transpose dZᵀ·A' (N,K)
+// with vectors along K, split over K between the workers.
+type denseGradBOp struct {
+	opBase
+	fwd               *denseOp
+	out, at, zt, tmpT buffer
+}
+
+func (op *denseGradBOp) Arity() int       { return 2 }
+func (op *denseGradBOp) Type() hm.Type    { return fnType(2, 2, 2) }
+func (op *denseGradBOp) String() string   { return fmt.Sprintf("GemmGradB{%v}", &op.fwd.g) }
+func (op *denseGradBOp) Hashcode() uint32 { return opHash(op) }
+func (op *denseGradBOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.gemmgradb#%d/%d", op.id, op.fwd.id)
+}
+func (op *denseGradBOp) shape() []int {
+	g := &op.fwd.g
+	if g.transB {
+		return []int{g.n, g.k}
+	}
+	return []int{g.k, g.n}
+}
+func (op *denseGradBOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape(), nil }
+
+func (op *denseGradBOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return denseGradB[float64](op, vals)
+	}
+	return denseGradB[float32](op, vals)
+}
+
+func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
+	g := &op.fwd.g
+	a, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("gemm gradient: A: %w", err)
+	}
+	dz, err := dataOf[T](vals[1])
+	if err != nil {
+		return nil, fmt.Errorf("gemm gradient: dZ: %w", err)
+	}
+	M, K, N := g.m, g.k, g.n
+	ar := rowsA(g, a, &op.at) // (M,K)
+	zt := get[T](&op.zt, N*M)
+	transpose(M, N, dz, N, zt, M)
+	if g.alpha != 1 {
+		for i := range zt {
+			zt[i] *= T(g.alpha)
+		}
+	}
+	out := get[T](&op.out, K*N)
+	dbt := out // (N,K)
+	if !g.transB {
+		dbt = get[T](&op.tmpT, N*K)
+	}
+	// Split K into pieces that are multiples of 32 columns.
+	pieces := numChunks(K/256, 4*numWorkers(K/256))
+	parallelFor(pieces, func(_, ch int) {
+		lo, hi := chunkRange(K/32, pieces, ch)
+		lo, hi = lo*32, hi*32
+		if ch == pieces-1 {
+			hi = K
+		}
+		if lo == hi {
+			return
+		}
+		gemmNN(N, hi-lo, M, zt, M, ar[lo:], K, dbt[lo:], K, false, nil, false)
+	})
+	if !g.transB {
+		transpose(N, K, dbt, K, out, N)
+	}
+	return wrap(out, op.shape()), nil
+}
+
+// denseGradCOp is dC = beta·dZ summed over the dims C broadcasts along.
+type denseGradCOp struct {
+	opBase
+	fwd   *denseOp
+	shape tensor.Shape
+	out   buffer
+}
+
+func (op *denseGradCOp) Arity() int       { return 1 }
+func (op *denseGradCOp) Type() hm.Type    { return fnType(len(op.shape), 2) }
+func (op *denseGradCOp) String() string   { return fmt.Sprintf("GemmGradC{%v}", &op.fwd.g) }
+func (op *denseGradCOp) Hashcode() uint32 { return opHash(op) }
+func (op *denseGradCOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "onnxdigits.gemmgradc#%d/%d", op.id, op.fwd.id)
+}
+func (op *denseGradCOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
+
+func (op *denseGradCOp) Do(vals ...G.Value) (G.Value, error) {
+	if vals[0].Dtype() == tensor.Float64 {
+		return denseGradC[float64](op, vals)
+	}
+	return denseGradC[float32](op, vals)
+}
+
+func denseGradC[T float](op *denseGradCOp, vals []G.Value) (G.Value, error) {
+	g := &op.fwd.g
+	dz, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, fmt.Errorf("gemm gradient: dZ: %w", err)
+	}
+	out := get[T](&op.out, g.cm*g.cn)
+	clear(out)
+	for i := range g.m {
+		row := dz[i*g.n : (i+1)*g.n]
+		o := out
+		if g.cm > 1 {
+			o = out[i*g.cn:]
+		}
+		if g.cn == 1 {
+			o[0] += sum(row)
+			continue
+		}
+		o = o[:g.n]
+		for j, v := range row {
+			o[j] += v
+		}
+	}
+	if g.beta != 1 {
+		for i := range out {
+			out[i] *= T(g.beta)
+		}
+	}
+	return wrap(out, op.shape), nil
+}

@@ -1,0 +1,320 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func randSlice[T float](rng *rand.Rand, n int) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = T(rng.NormFloat64())
+	}
+	return s
+}
+
+// TestGemmKernels compares gemmNN and gemmNT (assembly where the CPU has it)
+// with float64 loops over shapes that hit every edge of the micro-kernels:
+// row blocks of 1 to 13, column tails of 1 to 33, short and long k.
+func TestGemmKernels(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	type shape struct{ m, n, k int }
+	var shapes []shape
+	for _, m := range []int{1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 20, 25} {
+		for _, n := range []int{1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 65, 100} {
+			for _, k := range []int{1, 2, 5, 16, 25, 37} {
+				shapes = append(shapes, shape{m, n, k})
+			}
+		}
+	}
+	shapes = append(shapes, shape{10, 11520, 128}, shape{128, 10, 11520}, shape{20, 25, 576})
+	for _, s := range shapes {
+		// Row strides larger than the rows, to catch stride mix-ups.
+		lda, ldb, ldc := s.k+3, s.n+5, s.n+2
+		a := randSlice[float32](rng, s.m*lda)
+		b := randSlice[float32](rng, s.k*ldb)
+		bias := randSlice[float32](rng, s.m)
+		c0 := randSlice[float32](rng, s.m*ldc)
+		for _, acc := range []bool{false, true} {
+			for _, relu := range []bool{false, true} {
+				c := append([]float32(nil), c0...)
+				gemmNN(s.m, s.n, s.k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+				for i := range s.m {
+					for j := range s.n {
+						want := float64(bias[i])
+						if acc {
+							want += float64(c0[i*ldc+j])
+						}
+						for p := range s.k {
+							want += float64(a[i*lda+p]) * float64(b[p*ldb+j])
+						}
+						if relu {
+							want = math.Max(want, 0)
+						}
+						// float32 sums of k products of unit normals: error ~ 1e-7·√k·scale.
+						if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-5*(1+math.Sqrt(float64(s.k))) {
+							t.Fatalf("gemmNN %+v acc=%v relu=%v: C[%d][%d] = %g, want %g", s, acc, relu, i, j, got, want)
+						}
+					}
+				}
+				if !relu {
+					// Nothing outside the m×n block changes.
+					for i := range s.m {
+						for j := s.n; j < ldc; j++ {
+							if c[i*ldc+j] != c0[i*ldc+j] {
+								t.Fatalf("gemmNN %+v wrote C[%d][%d] outside the block", s, i, j)
+							}
+						}
+					}
+				}
+			}
+		}
+		// gemmNT: B is (n,k) with row stride ldbt.
+		ldbt := s.k + 1
+		bt := randSlice[float32](rng, s.n*ldbt)
+		for _, acc := range []bool{false, true} {
+			c := append([]float32(nil), c0...)
+			gemmNT(s.m, s.n, s.k, a, lda, bt, ldbt, c, ldc, acc)
+			for i := range s.m {
+				for j := range s.n {
+					want := 0.0
+					if acc {
+						want = float64(c0[i*ldc+j])
+					}
+					for p := range s.k {
+						want += float64(a[i*lda+p]) * float64(bt[j*ldbt+p])
+					}
+					if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-5*(1+math.Sqrt(float64(s.k))) {
+						t.Fatalf("gemmNT %+v acc=%v: C[%d][%d] = %g, want %g", s, acc, i, j, got, want)
+					}
+				}
+				for j := s.n; j < ldc; j++ {
+					if c[i*ldc+j] != c0[i*ldc+j] {
+						t.Fatalf("gemmNT %+v wrote C[%d][%d] outside the block", s, i, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+var testGeoms = []convGeom{
+	{n: 2, c: 1, h: 28, w: 28, m: 20, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1},
+	{n: 2, c: 3, h: 7, w: 9, m: 4, kh: 3, kw: 2, sh: 2, sw: 3, pt: 1, pl: 2, dh: 1, dw: 1},
+	{n: 1, c: 2, h: 8, w: 8, m: 3, kh: 3, kw: 3, sh: 1, sw: 2, pt: 2, pl: 0, dh: 2, dw: 2},
+	{n: 3, c: 4, h: 5, w: 5, m: 2, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1},
+}
+
+func fillOut(g convGeom, padBottom, padRight int) convGeom {
+	g.oh = (g.h+g.pt+padBottom-g.dh*(g.kh-1)-1)/g.sh + 1
+	g.ow = (g.w+g.pl+padRight-g.dw*(g.kw-1)-1)/g.sw + 1
+	return g
+}
+
+// TestIm2colAdjoint checks im2col against the definition and col2im as its
+// adjoint: <im2col(x), c> = <x, col2im(c)>.
+func TestIm2colAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, g := range testGeoms {
+		g := fillOut(g, 1, 0)
+		x := randSlice[float64](rng, g.inSize())
+		col := make([]float64, g.k()*g.p())
+		im2col(&g, x, col)
+		for ci := range g.c {
+			for ky := range g.kh {
+				for kx := range g.kw {
+					for oy := range g.oh {
+						for ox := range g.ow {
+							iy, ix := oy*g.sh-g.pt+ky*g.dh, ox*g.sw-g.pl+kx*g.dw
+							want := 0.0
+							if iy >= 0 && iy < g.h && ix >= 0 && ix < g.w {
+								want = x[(ci*g.h+iy)*g.w+ix]
+							}
+							if got := col[((ci*g.kh+ky)*g.kw+kx)*g.p()+oy*g.ow+ox]; got != want {
+								t.Fatalf("%v: col = %g, want %g", &g, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+		c := randSlice[float64](rng, len(col))
+		dx := make([]float64, len(x))
+		col2im(&g, c, dx)
+		var l, r float64
+		for i := range col {
+			l += col[i] * c[i]
+		}
+		for i := range x {
+			r += x[i] * dx[i]
+		}
+		if math.Abs(l-r) > 1e-9*(1+math.Abs(l)) {
+			t.Errorf("%v: <im2col x, c> = %g, <x, col2im c> = %g", &g, l, r)
+		}
+	}
+}
+
+// opCase is a one-op model whose inputs are all trainable parameters, for
+// checking the custom ops' gradients by central differences.
+type opCase struct {
+	name   string
+	params map[string][]int
+	nodes  []*Node
+	out    string
+}
+
+func (c opCase) model(rng *rand.Rand) *Model {
+	m := &Model{Name: c.name}
+	for _, name := range sortedKeys(c.params) {
+		dims := c.params[name]
+		p := &Tensor{Name: name, Dims: dims, Trainable: true, Data: randSlice[float32](rng, shapeSize(dims))}
+		if name == "var" {
+			p.Trainable = false
+			for i := range p.Data {
+				p.Data[i] = 0.5 + rng.Float32()
+			}
+		}
+		if name == "mean" {
+			p.Trainable = false
+		}
+		m.Params = append(m.Params, p)
+	}
+	m.Nodes = c.nodes
+	return m
+}
+
+func sortedKeys(m map[string][]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}
+
+func TestOpGradients(t *testing.T) {
+	relu := func(in, out string) *Node {
+		return &Node{Name: out, Op: &Relu{}, Inputs: []string{in}, Outputs: []string{out}}
+	}
+	cases := []opCase{
+		{name: "conv pads strides", params: map[string][]int{"x": {2, 3, 7, 9}, "w": {4, 3, 3, 2}, "b": {4}},
+			nodes: []*Node{{Name: "conv", Op: &Conv{Strides: [2]int{2, 3}, Pads: [4]int{1, 2, 0, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}}}, out: "y"},
+		{name: "conv dilation relu", params: map[string][]int{"x": {2, 2, 8, 8}, "w": {3, 2, 3, 3}, "b": {3}},
+			nodes: []*Node{{Name: "conv", Op: &Conv{Dilations: [2]int{2, 2}, Pads: [4]int{2, 1, 2, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}}, relu("c", "y")}, out: "y"},
+		{name: "conv 1x1 no bias", params: map[string][]int{"x": {3, 4, 5, 5}, "w": {2, 4, 1, 1}},
+			nodes: []*Node{{Name: "conv", Op: &Conv{}, Inputs: []string{"x", "w"}, Outputs: []string{"y"}}}, out: "y"},
+		{name: "bn relu 4d", params: map[string][]int{"x": {5, 3, 4, 4}, "s": {3}, "b": {3}, "mean": {3}, "var": {3}},
+			nodes: []*Node{{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"z"}}, relu("z", "y")}, out: "y"},
+		{name: "bn 2d", params: map[string][]int{"x": {7, 5}, "s": {5}, "b": {5}, "mean": {5}, "var": {5}},
+			nodes: []*Node{{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"y"}}}, out: "y"},
+		{name: "relu", params: map[string][]int{"x": {3, 4, 5}},
+			nodes: []*Node{relu("x", "y")}, out: "y"},
+	}
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			for _, cs := range [][]int{{6}, {5, 1}, {5, 6}, {1, 1}, nil} {
+				a, w := []int{5, 7}, []int{7, 6}
+				if ta {
+					a = []int{7, 5}
+				}
+				if tb {
+					w = []int{6, 7}
+				}
+				params := map[string][]int{"a": a, "w": w}
+				in := []string{"a", "w"}
+				if cs != nil {
+					params["c"] = cs
+					in = append(in, "c")
+				}
+				nodes := []*Node{{Name: "gemm", Op: &Gemm{TransA: ta, TransB: tb, Alpha: 0.7, Beta: 1.3}, Inputs: in, Outputs: []string{"g"}}}
+				out := "g"
+				if ta && tb {
+					nodes = append(nodes, relu("g", "y"))
+					out = "y"
+				}
+				cases = append(cases, opCase{name: fmt.Sprintf("gemm tA=%v tB=%v C=%v", ta, tb, cs), params: params, nodes: nodes, out: out})
+			}
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(5))
+			m := tc.model(rng)
+			b, err := Build(m, 1, []string{tc.out}, Options{Mode: Train, Float64: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := b.Value(tc.out)
+			r := randSlice[float64](rng, y.Shape().TotalSize())
+			rn := G.NewTensor(b.G, G.Float64, y.Dims(), G.WithShape(y.Shape()...), G.WithName("r"),
+				G.WithValue(tensor.New(tensor.WithShape(y.Shape()...), tensor.WithBacking(r))))
+			prod, err := G.HadamardProd(y, rn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss, err := G.Sum(prod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			learn, tensors := b.Learnables()
+			if _, err := G.Grad(loss, learn...); err != nil {
+				t.Fatal(err)
+			}
+			vm, err := b.Machine()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vm.Close()
+			eval := func() float64 {
+				if err := vm.RunAll(); err != nil {
+					t.Fatal(err)
+				}
+				v := loss.Value().Data().(float64)
+				vm.Reset()
+				return v
+			}
+			// Gradients accumulate over runs: read them after the first.
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			grads := make([][]float64, len(learn))
+			for i, n := range learn {
+				g, err := n.Grad()
+				if err != nil {
+					t.Fatal(err)
+				}
+				grads[i] = append([]float64(nil), g.Data().([]float64)...)
+			}
+			vm.Reset()
+			const h = 1e-6
+			for i, n := range learn {
+				vals := n.Value().Data().([]float64)
+				for j := range vals {
+					orig := vals[j]
+					vals[j] = orig + h
+					up := eval()
+					vals[j] = orig - h
+					down := eval()
+					vals[j] = orig
+					num := (up - down) / (2 * h)
+					// Central differences in float64 are good to ~1e-8 here; a ReLU
+					// kink inside ±h would show as a much larger error.
+					if math.Abs(num-grads[i][j]) > 1e-6*(1+math.Abs(num)) {
+						t.Errorf("%s[%d]: analytic %.9g, numeric %.9g", tensors[i].Name, j, grads[i][j], num)
+					}
+				}
+			}
+		})
+	}
+}
