@@ -2,12 +2,206 @@
 
 package graph
 
-var useAsm = false
+//go:generate go run kernels_gen.go
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAsm selects the AVX-512 kernels of kernels_amd64.s. They need AVX-512
+// F and VL (and BMI2 for tail masks); ONNXDIGITS_NOASM=1 turns them off to
+// measure or test the portable loops on the same machine.
+var useAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasBMI2 && os.Getenv("ONNXDIGITS_NOASM") == ""
+
+//go:noescape
+func gemmNN1(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN3(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN4(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN5(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN6(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN7(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN8(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN9(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+//go:noescape
+func gemmNN10(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// gemmNNBlock runs the kernel for mr rows. A switch of direct calls, not a
+// table of funcs: through a func value escape analysis would move the packed
+// panel to the heap.
+func gemmNNBlock(mr, k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
+	switch mr {
+	case 1:
+		gemmNN1(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 2:
+		gemmNN2(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 3:
+		gemmNN3(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 4:
+		gemmNN4(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 5:
+		gemmNN5(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 6:
+		gemmNN6(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 7:
+		gemmNN7(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 8:
+		gemmNN8(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 9:
+		gemmNN9(k, n, ap, b, ldb, c, ldc, bias, flags)
+	case 10:
+		gemmNN10(k, n, ap, b, ldb, c, ldc, bias, flags)
+	default:
+		panic("graph: gemmNN row block out of range")
+	}
+}
+
+// maxNNRows is the largest row block of the gemmNN kernels.
+const maxNNRows = 10
+
+const (
+	flagAcc  = 1
+	flagBias = 2
+	flagRelu = 4
+)
+
+// need panics unless s holds at least n values: the kernels do not check.
+func need(s []float32, n int, what string) {
+	if len(s) < n {
+		panic(fmt.Sprintf("graph: %s has %d values, kernel reads %d", what, len(s), n))
+	}
+}
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+	if k == 0 {
+		gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+		return
+	}
+	need(a, (m-1)*lda+k, "A")
+	need(b, (k-1)*ldb+n, "B")
+	need(c, (m-1)*ldc+n, "C")
+	flags := 0
+	if acc {
+		flags |= flagAcc
+	}
+	if bias != nil {
+		need(bias, m, "bias")
+		flags |= flagBias
+	}
+	if relu {
+		flags |= flagRelu
+	}
+	var stack [2048]float32
+	panel := stack[:]
+	if k*maxNNRows > len(panel) {
+		panel = make([]float32, k*maxNNRows)
+	}
+	blocks := (m + maxNNRows - 1) / maxNNRows
+	for bi := range blocks {
+		i0, i1 := chunkRange(m, blocks, bi)
+		mr := i1 - i0
+		// Pack rows i0..i1 of A as (k, mr).
+		for r := range mr {
+			row := a[(i0+r)*lda:][:k]
+			for p, v := range row {
+				panel[p*mr+r] = v
+			}
+		}
+		var bp *float32
+		if bias != nil {
+			bp = &bias[i0]
+		}
+		gemmNNBlock(mr, k, n, &panel[0], &b[0], ldb, &c[i0*ldc], ldc, bp, flags)
+	}
 }
 
-func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
-	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
+// ntArgs is the argument block of gemmNT45 (offsets fixed in kernels_gen.go).
+type ntArgs struct {
+	a   [4]*float32
+	b   [5]*float32
+	k   int
+	out [20]float32
 }
+
+//go:noescape
+func gemmNT45(args *ntArgs)
+
+func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	if k == 0 {
+		gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
+		return
+	}
+	need(a, (m-1)*lda+k, "A")
+	need(b, (n-1)*ldb+k, "B")
+	need(c, (m-1)*ldc+n, "C")
+	var args ntArgs
+	args.k = k
+	for i0 := 0; i0 < m; i0 += 4 {
+		mr := min(4, m-i0)
+		for r := range 4 {
+			args.a[r] = &a[(i0+min(r, mr-1))*lda]
+		}
+		for j0 := 0; j0 < n; j0 += 5 {
+			nr := min(5, n-j0)
+			for r := range 5 {
+				args.b[r] = &b[(j0+min(r, nr-1))*ldb]
+			}
+			gemmNT45(&args)
+			for r := range mr {
+				crow := c[(i0+r)*ldc+j0:][:nr]
+				out := args.out[r*5:][:nr]
+				if acc {
+					for j, v := range out {
+						crow[j] += v
+					}
+				} else {
+					copy(crow, out)
+				}
+			}
+		}
+	}
+}
+
+//go:noescape
+func shiftedSums32(x *float32, n int, shift float32) (s1, s2 float32)
+
+//go:noescape
+func sum32(x *float32, n int) float32
+
+//go:noescape
+func affine32(x, y *float32, n int, a, b float32, relu int)
+
+//go:noescape
+func gradSums32(x, dy, y *float32, n int, mean float32) (s0, s1 float32)
+
+//go:noescape
+func bnDx32(x, dy, y, dx *float32, n int, a, b, c float32)
+
+//go:noescape
+func relu32(x, y *float32, n int)
+
+//go:noescape
+func reluMask32(y, dy, dx *float32, n int)
+
+//go:noescape
+func copyRows32(dst, src *float32, n, rows, dstStride, srcStride int)

@@ -218,6 +218,10 @@ func batchStats[T float](op *bnOp, x []T) {
 
 // shiftedSums returns Σ(x-shift) and Σ(x-shift)².
 func shiftedSums[T float](x []T, shift T) (s1, s2 T) {
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		a, b := shiftedSums32(&x32[0], len(x32), float32(shift))
+		return T(a), T(b)
+	}
 	var a0, a1, q0, q1 T
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
@@ -238,6 +242,14 @@ func shiftedSums[T float](x []T, shift T) (s1, s2 T) {
 // affine sets y = a*x + b, clamped at zero when relu is set.
 func affine[T float](x, y []T, a, b T, relu bool) {
 	y = y[:len(x)]
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		r := 0
+		if relu {
+			r = 1
+		}
+		affine32(&x32[0], &any(y).([]float32)[0], len(x32), float32(a), float32(b), r)
+		return
+	}
 	if relu {
 		for i, v := range x {
 			y[i] = max(v*a+b, 0)
@@ -388,6 +400,14 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 // is non-nil.
 func gradSums[T float](x, dy, y []T, mean T) (s0, s1 T) {
 	dy = dy[:len(x)]
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		var yp *float32
+		if y != nil {
+			yp = &any(y[:len(x)]).([]float32)[0]
+		}
+		a, b := gradSums32(&x32[0], &any(dy).([]float32)[0], yp, len(x32), float32(mean))
+		return T(a), T(b)
+	}
 	if y != nil {
 		y = y[:len(x)]
 		for i, v := range x {
@@ -498,6 +518,14 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 // bnDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.
 func bnDx[T float](x, dy, y, dx []T, a, b, c T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		var yp *float32
+		if y != nil {
+			yp = &any(y[:len(x)]).([]float32)[0]
+		}
+		bnDx32(&x32[0], &any(dy).([]float32)[0], yp, &any(dx).([]float32)[0], len(x32), float32(a), float32(b), float32(c))
+		return
+	}
 	if y != nil {
 		y = y[:len(x)]
 		for i, v := range x {

@@ -48,20 +48,29 @@ func im2col[T float](g *convGeom, x, col []T) {
 	for c := range g.c {
 		plane := x[c*g.h*g.w:][:g.h*g.w]
 		for ky := range g.kh {
+			// valid oy: 0 <= oy*sH + iy0 < H
+			iy0 := ky*g.dh - g.pt
+			y0, y1 := validRange(iy0, g.sh, g.h, g.oh)
 			for kx := range g.kw {
 				row := col[r*P:][:P]
 				r++
 				ix0 := kx*g.dw - g.pl
 				// valid ox: 0 <= ox*sW + ix0 < W
 				lo, hi := validRange(ix0, g.sw, g.w, g.ow)
-				for oy := range g.oh {
+				if lo >= hi || y0 >= y1 {
+					clear(row)
+					continue
+				}
+				clear(row[:y0*g.ow])
+				clear(row[y1*g.ow:])
+				if g.sw == 1 && lo == 0 && hi == g.ow {
+					// Whole output rows come from one run of the input row each.
+					copyRows(row[y0*g.ow:], plane[(y0*g.sh+iy0)*g.w+ix0:], g.ow, y1-y0, g.ow, g.sh*g.w)
+					continue
+				}
+				for oy := y0; oy < y1; oy++ {
 					seg := row[oy*g.ow:][:g.ow]
-					iy := oy*g.sh - g.pt + ky*g.dh
-					if iy < 0 || iy >= g.h || lo >= hi {
-						clear(seg)
-						continue
-					}
-					src := plane[iy*g.w:][:g.w]
+					src := plane[(oy*g.sh+iy0)*g.w:][:g.w]
 					clear(seg[:lo])
 					if g.sw == 1 {
 						copy(seg[lo:hi], src[ix0+lo:ix0+hi])
@@ -74,6 +83,23 @@ func im2col[T float](g *convGeom, x, col []T) {
 				}
 			}
 		}
+	}
+}
+
+// copyRows copies rows runs of n values, from src with stride srcStride to dst
+// with stride dstStride.
+func copyRows[T float](dst, src []T, n, rows, dstStride, srcStride int) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	_ = src[(rows-1)*srcStride+n-1]
+	if d32, ok := any(dst).([]float32); ok && useAsm {
+		copyRows32(&d32[0], &any(src).([]float32)[0], n, rows, dstStride, srcStride)
+		return
+	}
+	for r := range rows {
+		copy(dst[r*dstStride:][:n], src[r*srcStride:][:n])
 	}
 }
 
@@ -457,6 +483,9 @@ func biasGrad[T float](op *biasGradOp, vals []G.Value) (G.Value, error) {
 
 // sum adds up x with four accumulators.
 func sum[T float](x []T) T {
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		return T(sum32(&x32[0], len(x32)))
+	}
 	var s0, s1, s2, s3 T
 	i := 0
 	for ; i+4 <= len(x); i += 4 {

@@ -14,3 +14,16 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
+
+// The assembly entry points are never called without useAsm.
+
+func shiftedSums32(x *float32, n int, shift float32) (s1, s2 float32)    { panic(noAsm) }
+func sum32(x *float32, n int) float32                                    { panic(noAsm) }
+func affine32(x, y *float32, n int, a, b float32, relu int)              { panic(noAsm) }
+func gradSums32(x, dy, y *float32, n int, mean float32) (s0, s1 float32) { panic(noAsm) }
+func bnDx32(x, dy, y, dx *float32, n int, a, b, c float32)               { panic(noAsm) }
+func relu32(x, y *float32, n int)                                        { panic(noAsm) }
+func reluMask32(y, dy, dx *float32, n int)                               { panic(noAsm) }
+func copyRows32(dst, src *float32, n, rows, dstStride, srcStride int)    { panic(noAsm) }
+
+const noAsm = "graph: assembly kernel called without assembly"

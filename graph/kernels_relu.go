@@ -64,6 +64,10 @@ func reluForward[T float](op *reluOp, vals []G.Value) (G.Value, error) {
 
 func relu[T float](x, y []T) {
 	y = y[:len(x)]
+	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
+		relu32(&x32[0], &any(y).([]float32)[0], len(x32))
+		return
+	}
 	for i, v := range x {
 		y[i] = max(v, 0)
 	}
@@ -128,6 +132,10 @@ func reluBackward[T float](op *reluGradOp, vals []G.Value) (G.Value, error) {
 // reluMask sets dx = dy where y > 0, else 0.
 func reluMask[T float](y, dy, dx []T) {
 	dy, dx = dy[:len(y)], dx[:len(y)]
+	if y32, ok := any(y).([]float32); ok && useAsm && len(y) > 0 {
+		reluMask32(&y32[0], &any(dy).([]float32)[0], &any(dx).([]float32)[0], len(y32))
+		return
+	}
 	for i, v := range y {
 		if v > 0 {
 			dx[i] = dy[i]

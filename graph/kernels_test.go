@@ -50,14 +50,16 @@ func TestGemmKernels(t *testing.T) {
 						if acc {
 							want += float64(c0[i*ldc+j])
 						}
+						mag := math.Abs(want)
 						for p := range s.k {
 							want += float64(a[i*lda+p]) * float64(b[p*ldb+j])
+							mag += math.Abs(float64(a[i*lda+p]) * float64(b[p*ldb+j]))
 						}
 						if relu {
 							want = math.Max(want, 0)
 						}
-						// float32 sums of k products of unit normals: error ~ 1e-7·√k·scale.
-						if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-5*(1+math.Sqrt(float64(s.k))) {
+						// float32 rounding: a few ulps (6e-8) of the sum of magnitudes.
+						if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-6*(1+mag) {
 							t.Fatalf("gemmNN %+v acc=%v relu=%v: C[%d][%d] = %g, want %g", s, acc, relu, i, j, got, want)
 						}
 					}
@@ -86,10 +88,12 @@ func TestGemmKernels(t *testing.T) {
 					if acc {
 						want = float64(c0[i*ldc+j])
 					}
+					mag := math.Abs(want)
 					for p := range s.k {
 						want += float64(a[i*lda+p]) * float64(bt[j*ldbt+p])
+						mag += math.Abs(float64(a[i*lda+p]) * float64(bt[j*ldbt+p]))
 					}
-					if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-5*(1+math.Sqrt(float64(s.k))) {
+					if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-6*(1+mag) {
 						t.Fatalf("gemmNT %+v acc=%v: C[%d][%d] = %g, want %g", s, acc, i, j, got, want)
 					}
 				}
@@ -316,5 +320,126 @@ func TestOpGradients(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func to64(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
+}
+
+func near(a float32, b, mag float64) bool {
+	return math.Abs(float64(a)-b) <= 1e-6*(1+mag)
+}
+
+// TestElementwiseKernels compares the float32 loops (assembly where the CPU has
+// it) with the float64 ones, over lengths that cover every tail of the
+// 16-lane vectors.
+func TestElementwiseKernels(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for n := 0; n <= 70; n++ {
+		x, dy, y := randSlice[float32](rng, n), randSlice[float32](rng, n), randSlice[float32](rng, n)
+		if n > 3 {
+			y[1], y[2] = 0, float32(math.Copysign(0, -1)) // ReLU masks are strict: y > 0
+		}
+		x64, dy64, y64 := to64(x), to64(dy), to64(y)
+		mag := 0.0
+		for i := range x {
+			mag += math.Abs(x64[i]) * (1 + math.Abs(dy64[i]))
+		}
+		if got, want := sum(x), sum(x64); !near(got, want, mag) {
+			t.Errorf("n=%d: sum %g, want %g", n, got, want)
+		}
+		s1, s2 := shiftedSums(x, 0.3)
+		w1, w2 := shiftedSums(x64, 0.3)
+		if !near(s1, w1, mag+float64(n)) || !near(s2, w2, 4*(mag+float64(n))) {
+			t.Errorf("n=%d: shiftedSums %g %g, want %g %g", n, s1, s2, w1, w2)
+		}
+		for _, masked := range []bool{false, true} {
+			ym, ym64 := y, y64
+			if !masked {
+				ym, ym64 = nil, nil
+			}
+			g0, g1 := gradSums(x, dy, ym, 0.2)
+			e0, e1 := gradSums(x64, dy64, ym64, 0.2)
+			if !near(g0, e0, mag) || !near(g1, e1, 2*mag) {
+				t.Errorf("n=%d masked=%v: gradSums %g %g, want %g %g", n, masked, g0, g1, e0, e1)
+			}
+			dx, dx64 := make([]float32, n+1), make([]float64, n)
+			dx[n] = 42 // a guard past the end
+			bnDx(x, dy, ym, dx[:n], 0.7, -0.4, 0.1)
+			bnDx(x64, dy64, ym64, dx64, 0.7, -0.4, 0.1)
+			for i := range n {
+				if !near(dx[i], dx64[i], 2) {
+					t.Fatalf("n=%d masked=%v: bnDx[%d] = %g, want %g", n, masked, i, dx[i], dx64[i])
+				}
+			}
+			if dx[n] != 42 {
+				t.Fatalf("n=%d: bnDx wrote past the end", n)
+			}
+		}
+		for _, r := range []bool{false, true} {
+			out, out64 := make([]float32, n+1), make([]float64, n)
+			out[n] = 42
+			affine(x, out[:n], 1.5, -0.25, r)
+			affine(x64, out64, 1.5, -0.25, r)
+			for i := range n {
+				if !near(out[i], out64[i], 2) || (r && out[i] < 0) {
+					t.Fatalf("n=%d relu=%v: affine[%d] = %g, want %g", n, r, i, out[i], out64[i])
+				}
+			}
+			if out[n] != 42 {
+				t.Fatalf("n=%d: affine wrote past the end", n)
+			}
+		}
+		out, mask := make([]float32, n+1), make([]float32, n+1)
+		out[n], mask[n] = 42, 42
+		relu(x, out[:n])
+		reluMask(y, dy, mask[:n])
+		for i := range n {
+			if out[i] != max(x[i], 0) {
+				t.Fatalf("n=%d: relu[%d] = %g", n, i, out[i])
+			}
+			want := float32(0)
+			if y[i] > 0 {
+				want = dy[i]
+			}
+			if mask[i] != want {
+				t.Fatalf("n=%d: reluMask[%d] = %g, want %g", n, i, mask[i], want)
+			}
+		}
+		if out[n] != 42 || mask[n] != 42 {
+			t.Fatalf("n=%d: relu wrote past the end", n)
+		}
+	}
+	// NaN survives the ReLU, so that the trainer's NaN guard still sees it.
+	nan := []float32{float32(math.NaN()), -1, 2}
+	out := make([]float32, 3)
+	relu(nan, out)
+	affine(nan, out[:1], 1, 0, true)
+	if !math.IsNaN(float64(out[0])) {
+		t.Errorf("relu(NaN) = %g", out[0])
+	}
+}
+
+// TestIm2col32 checks the float32 im2col (assembly row copies) against the
+// float64 one.
+func TestIm2col32(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, g := range append(testGeoms, convGeom{n: 1, c: 2, h: 40, w: 37, m: 1, kh: 3, kw: 4, sh: 2, sw: 1, dh: 1, dw: 1}) {
+		g := fillOut(g, 0, 1)
+		x := randSlice[float32](rng, g.inSize())
+		col := make([]float32, g.k()*g.p())
+		col64 := make([]float64, len(col))
+		im2col(&g, x, col)
+		im2col(&g, to64(x), col64)
+		for i := range col {
+			if float64(col[i]) != col64[i] {
+				t.Fatalf("%v: col[%d] = %g, want %g", &g, i, col[i], col64[i])
+			}
+		}
 	}
 }
