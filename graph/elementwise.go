@@ -83,6 +83,9 @@ func (o *Binary) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if op := newRepeatBinaryOp(b, o.Kind, in[0], in[1]); op != nil {
+		return one(G.ApplyOp(op, in[0], in[1]))
+	}
 	return one(broadcastBinary(f, in[0], in[1]))
 }
 

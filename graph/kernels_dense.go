@@ -33,6 +33,9 @@ type denseOp struct {
 	relu                string
 	needA, needB, needC bool
 	out, at, bt         buffer
+	// btOf is the B whose transpose the last forward run left in bt (nil
+	// when it left none): the input gradient of the same run reuses it.
+	btOf any
 }
 
 func (op *denseOp) fusedRelu() string { return op.relu }
@@ -133,8 +136,12 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	y := get[T](&op.out, M*N)
 	dot := N < 32
 	var bm []T
+	op.btOf = nil
 	if dot {
 		bm = colsB(g, b, &op.bt)
+		if !g.transB {
+			op.btOf = &b[0]
+		}
 	} else {
 		bm = rowsB(g, b, &op.bt)
 	}
@@ -258,7 +265,13 @@ func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("gemm gradient: dZ: %w", err)
 	}
 	M, K, N := g.m, g.k, g.n
-	bt := colsB(g, b, &op.bt) // (N,K)
+	var bt []T // (N,K)
+	if p, ok := op.fwd.btOf.(*T); ok && p == &b[0] {
+		// B is unchanged since the forward pass of this run transposed it.
+		bt = get[T](&op.fwd.bt, N*K)
+	} else {
+		bt = colsB(g, b, &op.bt)
+	}
 	out := get[T](&op.out, M*K)
 	da := out
 	if g.transA {

@@ -109,6 +109,36 @@ func gemmNTGo[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc i
 // transpose writes the (rows,cols) matrix src (row stride lds) transposed into
 // dst (cols,rows), row stride ldd.
 func transpose[T float](rows, cols int, src []T, lds int, dst []T, ldd int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if rows <= 16 {
+		// Few source rows (a dense layer's outputs): read them as streams,
+		// write dst rows whole.
+		var rp [16][]T
+		for j := range rows {
+			rp[j] = src[j*lds:][:cols]
+		}
+		for i := range cols {
+			d := dst[i*ldd:][:rows]
+			for j := range d {
+				d[j] = rp[j][i]
+			}
+		}
+		return
+	}
+	if cols <= 16 {
+		var dp [16][]T
+		for j := range cols {
+			dp[j] = dst[j*ldd:][:rows]
+		}
+		for i := range rows {
+			for j, v := range src[i*lds:][:cols] {
+				dp[j][i] = v
+			}
+		}
+		return
+	}
 	const blk = 32
 	for i0 := 0; i0 < rows; i0 += blk {
 		i1 := min(rows, i0+blk)

@@ -443,3 +443,41 @@ func TestIm2col32(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatBinary checks the fused elementwise op (a tensor and a trailing
+// block of it repeated) against numpy broadcasting, both operand orders.
+func TestRepeatBinary(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	for _, kind := range []string{"Add", "Sub", "Mul", "Div"} {
+		for _, pdims := range [][]int{{3}, {2, 3}, {1, 2, 3}, {1, 1, 1}} {
+			for _, swap := range []bool{false, true} {
+				p := &Tensor{Name: "p", Dims: pdims, Data: randSlice[float32](rng, shapeSize(pdims))}
+				in := []string{"x", "p"}
+				if swap {
+					in = []string{"p", "x"}
+				}
+				m := &Model{Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2, 3}}}, Params: []*Tensor{p},
+					Nodes:   []*Node{{Name: "op", Op: &Binary{Kind: kind}, Inputs: in, Outputs: []string{"y"}}},
+					Outputs: []Value{{Name: "y", Type: Float32}}}
+				x := randSlice[float32](rng, 4*6)
+				res, err := NewRunner(m).Run(4, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, got := range res[0].Float {
+					a, b := float64(x[i]), float64(p.Data[(i%6)%len(p.Data)])
+					if len(p.Data) == 1 {
+						b = float64(p.Data[0])
+					}
+					if swap {
+						a, b = b, a
+					}
+					want := map[string]float64{"Add": a + b, "Sub": a - b, "Mul": a * b, "Div": a / b}[kind]
+					if math.Abs(float64(got)-want) > 1e-5*(1+math.Abs(want)) {
+						t.Fatalf("%s p%v swap=%v: y[%d] = %g, want %g", kind, pdims, swap, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -31,3 +31,37 @@ func BenchmarkTrainEpoch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainStep times one training step (forward, backward, Adam update)
+// of the paper's network on a fixed mini-batch, without data gathering or
+// validation: the per-step cost that BenchmarkTrainEpoch adds up.
+func BenchmarkTrainStep(b *testing.B) {
+	tr, _ := digits.Split(digits.Synthetic(200, 1), 0.75, 1)
+	for _, bs := range []int{128, 43} {
+		for _, opt := range []Optimizer{Adam, SGDM} {
+			b.Run(fmt.Sprintf("batch=%d/%s", bs, opt), func(b *testing.B) {
+				cfg := Config{Epochs: 1, BatchSize: bs, Seed: 1, Optimizer: opt}.withDefaults()
+				t, err := newTrainer(cfg, tr, nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer t.close()
+				idx := make([]int, bs)
+				for i := range idx {
+					idx[i] = i
+				}
+				tr.Gather(idx, t.images, t.labels)
+				if _, _, err := t.step(); err != nil { // warm up the buffers
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, _, err := t.step(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(bs*b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
+	}
+}

@@ -163,6 +163,16 @@ type trainer struct {
 	opt        *Stepper
 	validation *graph.Runner
 	k          int
+
+	// Per-step buffers, allocated once: the mini-batch and its one-hot
+	// targets (bound to the graph inputs by tensors over the same arrays) and
+	// the gradient slices handed to the optimizer.
+	images  []float32
+	labels  []uint8
+	onehot  []float32
+	imageT  *tensor.Dense
+	targetT *tensor.Dense
+	grads   [][]float32
 }
 
 func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*trainer, error) {
@@ -255,8 +265,65 @@ func (t *trainer) build() error {
 		t.params = append(t.params, p.Data)
 		t.decay = append(t.decay, !noDecay[p.Name])
 	}
+	bs := t.cfg.BatchSize
+	t.images = make([]float32, bs*digits.Height*digits.Width)
+	t.labels = make([]uint8, bs)
+	t.onehot = make([]float32, bs*t.k)
+	t.imageT = tensor.New(tensor.WithShape(bs, 1, digits.Height, digits.Width), tensor.WithBacking(t.images))
+	t.targetT = tensor.New(tensor.WithShape(bs, t.k), tensor.WithBacking(t.onehot))
+	t.grads = make([][]float32, len(t.params))
 	t.vm, err = b.Machine()
 	return err
+}
+
+// errStepNaN reports a loss that is not finite; the step made no update.
+var errStepNaN = errors.New("train: loss is not finite")
+
+// step trains on the mini-batch in t.images and t.labels: forward, backward
+// and one optimizer update. It returns the batch loss and the number of
+// correct predictions; with a non-finite loss it returns errStepNaN and leaves
+// the parameters alone.
+func (t *trainer) step() (loss float64, correct int, err error) {
+	clear(t.onehot)
+	for i, l := range t.labels {
+		t.onehot[i*t.k+int(l)] = 1
+	}
+	t.b.Prepare()
+	if err := G.Let(t.image, t.imageT); err != nil {
+		return 0, 0, err
+	}
+	if err := G.Let(t.target, t.targetT); err != nil {
+		return 0, 0, err
+	}
+	defer t.vm.Reset()
+	if err := t.vm.RunAll(); err != nil {
+		return 0, 0, err
+	}
+	loss = float64(t.loss.Value().Data().(float32))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, 0, errStepNaN
+	}
+	correct = countCorrect(t.logits.Value().Data().([]float32), t.labels, t.k)
+	learn, _ := t.b.Learnables()
+	for i, node := range learn {
+		g, err := node.Grad()
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: gradient of %s: %w", node.Name(), err)
+		}
+		t.grads[i] = g.Data().([]float32)
+	}
+	cfg := t.cfg
+	cfg.Remedies.adjust(t.grads)
+	t.opt.Hyper.LearnRate = cfg.Remedies.learnRate(cfg.Hyper.LearnRate, t.opt.State.Step+1)
+	if err := t.opt.Step(t.params, t.grads, t.decay); err != nil {
+		return 0, 0, err
+	}
+	// Gorgonia accumulates into the gradient buffers across runs; its own
+	// solvers zero them after each step, and so must we.
+	for _, g := range t.grads {
+		clear(g)
+	}
+	return loss, correct, nil
 }
 
 // biasInputs names the parameters used as Conv or Gemm biases, which MATLAB
@@ -288,12 +355,6 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 	n := t.trainSet.Len()
 	batches := n / cfg.BatchSize // the last incomplete batch is dropped
 	bs := cfg.BatchSize
-	imgSize := digits.Height * digits.Width
-	images := make([]float32, bs*imgSize)
-	labels := make([]uint8, bs)
-	onehot := make([]float32, bs*t.k)
-	grads := make([][]float32, len(t.params))
-	learn, _ := t.b.Learnables()
 
 	for epoch := ck.Epoch + 1; epoch <= cfg.Epochs; epoch++ {
 		// Each epoch's order and dropout masks derive from (seed, epoch), so a
@@ -311,50 +372,18 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 				}
 				return nil, t.interrupted(err)
 			}
-			t.trainSet.Gather(order[bi*bs:(bi+1)*bs], images, labels)
-			clear(onehot)
-			for i, l := range labels {
-				onehot[i*t.k+int(l)] = 1
-			}
-			t.b.Prepare()
-			if err := G.Let(t.image, tensor.New(tensor.WithShape(bs, 1, digits.Height, digits.Width), tensor.WithBacking(images))); err != nil {
-				return nil, err
-			}
-			if err := G.Let(t.target, tensor.New(tensor.WithShape(bs, t.k), tensor.WithBacking(onehot))); err != nil {
-				return nil, err
-			}
-			if err := t.vm.RunAll(); err != nil {
-				t.vm.Reset()
-				return nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch, bi+1, err)
-			}
-			loss := float64(t.loss.Value().Data().(float32))
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				t.vm.Reset()
+			t.trainSet.Gather(order[bi*bs:(bi+1)*bs], t.images, t.labels)
+			loss, correct, err := t.step()
+			if errors.Is(err, errStepNaN) {
 				where := ""
 				if cfg.Checkpoint != "" && ck.Epoch > 0 {
 					where = fmt.Sprintf("; the last good checkpoint (epoch %d) is kept at %s", ck.Epoch, cfg.Checkpoint)
 				}
 				return nil, fmt.Errorf("train: epoch %d batch %d: %w (%v) with learn rate %g%s", epoch, bi+1, ErrNaN, loss, cfg.Hyper.LearnRate, where)
 			}
-			correct := countCorrect(t.logits.Value().Data().([]float32), labels, t.k)
-			for i, node := range learn {
-				g, err := node.Grad()
-				if err != nil {
-					return nil, fmt.Errorf("train: gradient of %s: %w", node.Name(), err)
-				}
-				grads[i] = g.Data().([]float32)
+			if err != nil {
+				return nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch, bi+1, err)
 			}
-			cfg.Remedies.adjust(grads)
-			t.opt.Hyper.LearnRate = cfg.Remedies.learnRate(cfg.Hyper.LearnRate, t.opt.State.Step+1)
-			if err := t.opt.Step(t.params, grads, t.decay); err != nil {
-				return nil, err
-			}
-			// Gorgonia accumulates into the gradient buffers across runs; its own
-			// solvers zero them after each step, and so must we.
-			for _, g := range grads {
-				clear(g)
-			}
-			t.vm.Reset()
 			ck.Batch = bi + 1
 			ck.LossSum += loss
 			ck.Correct += correct
