@@ -111,29 +111,47 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	if relu {
 		flags |= flagRelu
 	}
-	var stack [2048]float32
-	panel := stack[:]
-	if k*maxNNRows > len(panel) {
-		panel = make([]float32, k*maxNNRows)
-	}
+	var stack [nnPanel]float32
 	blocks := (m + maxNNRows - 1) / maxNNRows
 	for bi := range blocks {
 		i0, i1 := chunkRange(m, blocks, bi)
 		mr := i1 - i0
-		// Pack rows i0..i1 of A as (k, mr).
-		for r := range mr {
-			row := a[(i0+r)*lda:][:k]
-			for p, v := range row {
-				panel[p*mr+r] = v
-			}
-		}
 		var bp *float32
 		if bias != nil {
 			bp = &bias[i0]
 		}
-		gemmNNBlock(mr, k, n, &panel[0], &b[0], ldb, &c[i0*ldc], ldc, bp, flags)
+		// Long k goes in pieces whose packed panel fits the stack buffer (and
+		// the L1 cache): the bias goes with the first, the ReLU with the last.
+		kc := max(1, nnPanel/mr)
+		for k0 := 0; k0 < k; k0 += kc {
+			k1 := min(k, k0+kc)
+			f := flags
+			if k0 > 0 {
+				f = (f | flagAcc) &^ flagBias
+			}
+			if k1 < k {
+				f &^= flagRelu
+			}
+			var ap *float32
+			if mr == 1 {
+				ap = &a[i0*lda+k0] // one row is its own packing
+			} else {
+				// Pack rows i0..i1, columns k0..k1 of A as (k1-k0, mr).
+				for r := range mr {
+					row := a[(i0+r)*lda+k0:][:k1-k0]
+					for p, v := range row {
+						stack[p*mr+r] = v
+					}
+				}
+				ap = &stack[0]
+			}
+			gemmNNBlock(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
+		}
 	}
 }
+
+// nnPanel is the size of gemmNN's packed A panel (8 KiB).
+const nnPanel = 2048
 
 // ntArgs is the argument block of gemmNT45 (offsets fixed in kernels_gen.go).
 type ntArgs struct {

@@ -134,7 +134,9 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	M, K, N := g.m, g.k, g.n
 	ar := rowsA(g, a, &op.at)
 	y := get[T](&op.out, M*N)
-	dot := N < 32
+	// Few outputs: dot products along K against B'ᵀ, except for a few rows,
+	// which do not pay for transposing B (batch-1 inference).
+	dot := N < 32 && M > 16
 	var bm []T
 	op.btOf = nil
 	if dot {

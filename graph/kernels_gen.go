@@ -20,6 +20,9 @@ func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 // accumulators, two B vectors and a zero in the 32 vector registers.
 const maxNNRows = 10
 
+// unrollRows is the largest row block whose k loop runs four accumulator sets.
+const unrollRows = 2
+
 // rowAddr is the address of row r of C: DI holds row 0, DX row 5, R8 the row
 // stride in bytes and R9 three row strides.
 func rowAddr(off string, r int) string {
@@ -101,6 +104,29 @@ func gemmNN(mr int) {
 	p("\tMOVQ R11, R15") // A panel
 	p("\tMOVQ BX, AX")   // B strip
 	p("\tMOVQ CX, R13")  // k counter (bias no longer needed in this strip)
+	if mr <= unrollRows {
+		// Few rows give short dependency chains per accumulator: run four
+		// sets of accumulators over k, four steps at a time, and add them up.
+		for r := 2 * mr; r < 8*mr; r++ {
+			p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+		}
+		p("nn%d_k4:", mr)
+		p("\tCMPQ R13, $4")
+		p("\tJL nn%d_k1", mr)
+		for u := 0; u < 4; u++ {
+			p("\tVMOVUPS.Z (AX), K1, Z%d", 20+2*u)
+			p("\tVMOVUPS.Z 64(AX), K2, Z%d", 21+2*u)
+			p("\tADDQ R12, AX")
+			for r := 0; r < mr; r++ {
+				p("\tVFMADD231PS.BCST %d(R15), Z%d, Z%d", 4*(u*mr+r), 20+2*u, 2*mr*u+2*r)
+				p("\tVFMADD231PS.BCST %d(R15), Z%d, Z%d", 4*(u*mr+r), 21+2*u, 2*mr*u+2*r+1)
+			}
+		}
+		p("\tADDQ $%d, R15", 16*mr)
+		p("\tSUBQ $4, R13")
+		p("\tJMP nn%d_k4", mr)
+		p("nn%d_k1:", mr)
+	}
 	p("\tTESTQ R13, R13")
 	p("\tJZ nn%d_kdone", mr)
 	p("nn%d_kloop:", mr)
@@ -115,6 +141,13 @@ func gemmNN(mr int) {
 	p("\tDECQ R13")
 	p("\tJNZ nn%d_kloop", mr)
 	p("nn%d_kdone:", mr)
+	if mr <= unrollRows {
+		for u := 1; u < 4; u++ {
+			for r := 0; r < 2*mr; r++ {
+				p("\tVADDPS Z%d, Z%d, Z%d", 2*mr*u+r, r, r)
+			}
+		}
+	}
 	p("\tMOVQ bias+56(FP), R13")
 	// Accumulate into C.
 	p("\tTESTQ $1, R14")

@@ -32,7 +32,7 @@ func TestGemmKernels(t *testing.T) {
 			}
 		}
 	}
-	shapes = append(shapes, shape{10, 11520, 128}, shape{128, 10, 11520}, shape{20, 25, 576})
+	shapes = append(shapes, shape{10, 11520, 128}, shape{128, 10, 11520}, shape{20, 25, 576}, shape{1, 10, 5000}, shape{3, 40, 3000})
 	for _, s := range shapes {
 		// Row strides larger than the rows, to catch stride mix-ups.
 		lda, ldb, ldc := s.k+3, s.n+5, s.n+2
