@@ -55,6 +55,9 @@ func (bn *BatchNorm) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := x.Op().(*convOp); ok && c.bn != nil && c.bn.node == n.Name {
+		return []*G.Node{x}, nil // the conv before applies this batch norm (inference)
+	}
 	xs := x.Shape()
 	if len(xs) != 4 && len(xs) != 2 {
 		return nil, fmt.Errorf("input rank %d is not supported (2 or 4)", len(xs))

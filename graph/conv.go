@@ -129,5 +129,22 @@ func (c *Conv) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 		op.needB = b.needsGrad(bias)
 		children = append(children, bias)
 	}
+	if bn := b.bnConsumer(n, ws[0]); bn != nil {
+		// Inference: the batch norm after the conv scales and shifts its
+		// output channels, so the op applies it (and a ReLU after it) in the
+		// conv's epilogue, as graph.FoldBatchNorm does to the weights.
+		scale, err := b.Input(bn, 1)
+		if err != nil {
+			return nil, err
+		}
+		shift, err := b.Input(bn, 2)
+		if err != nil {
+			return nil, err
+		}
+		op.bn = newConvBN(bn.Name, bn.Op.(*BatchNorm).eps(), op.g.m, b.dtype())
+		op.relu = b.reluConsumer(bn)
+		children = append(children, scale, shift)
+		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})
+	}
 	return one(G.ApplyOp(op, children...))
 }

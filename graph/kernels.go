@@ -23,6 +23,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -263,6 +264,68 @@ func (b *Builder) reluConsumer(n *Node) string {
 		return ""
 	}
 	return consumer.Name
+}
+
+// bnConsumer returns the BatchNormalization node that is the only consumer of
+// conv node n's output (channels wide) in an inference build, with parameter
+// scale, shift and statistics, when that output is neither wanted nor a model output; nil
+// otherwise.
+func (b *Builder) bnConsumer(n *Node, channels int) *Node {
+	if b.Opts.Mode != Infer || len(n.Outputs) != 1 {
+		return nil
+	}
+	out := n.Outputs[0]
+	if b.want[out] {
+		return nil
+	}
+	for _, o := range b.Model.Outputs {
+		if o.Name == out {
+			return nil
+		}
+	}
+	var consumer *Node
+	for _, m := range b.Model.Nodes {
+		for _, in := range m.Inputs {
+			if in == out {
+				if consumer != nil && consumer != m {
+					return nil
+				}
+				consumer = m
+			}
+		}
+	}
+	if consumer == nil || len(consumer.Inputs) != 5 || consumer.Inputs[0] != out {
+		return nil
+	}
+	if _, ok := consumer.Op.(*BatchNorm); !ok {
+		return nil
+	}
+	for i := 1; i < 5; i++ {
+		if p := b.Tensor(consumer, i); p == nil || p.Int64 != nil || len(p.Data) != channels {
+			return nil
+		}
+	}
+	return consumer
+}
+
+// sharesParams reports whether every parameter node of a float32 build still
+// uses the backing array of the Model's parameter of that name.
+func (b *Builder) sharesParams() bool {
+	if b.Opts.Float64 {
+		return false
+	}
+	for key, node := range b.paramNode {
+		p := b.Model.Param(key[:strings.LastIndex(key, "[")])
+		t, ok := node.Value().(*tensor.Dense)
+		if p == nil || !ok {
+			return false
+		}
+		d, ok := t.Data().([]float32)
+		if !ok || len(d) != len(p.Data) || (len(d) > 0 && &d[0] != &p.Data[0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // reluFuser is an op that may apply the ReLU of the named model node itself.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"strings"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -94,19 +95,25 @@ func (op *bnOp) SetTraining(training bool) error {
 
 // SetStats copies the running statistics in.
 func (op *bnOp) SetStats(mean, variance tensor.Tensor) error {
-	if mean.Shape().TotalSize() != op.c || variance.Shape().TotalSize() != op.c {
-		return fmt.Errorf("batch norm: statistics of %v and %v for %d channels", mean.Shape(), variance.Shape(), op.c)
+	return setStats(op.runMean, op.runVar, mean, variance)
+}
+
+// setStats copies mean and variance into runMean and runVar.
+func setStats(runMean, runVar *tensor.Dense, mean, variance tensor.Tensor) error {
+	c := runMean.Shape().TotalSize()
+	if mean.Shape().TotalSize() != c || variance.Shape().TotalSize() != c {
+		return fmt.Errorf("batch norm: statistics of %v and %v for %d channels", mean.Shape(), variance.Shape(), c)
 	}
-	if mean.Dtype() != op.runMean.Dtype() || variance.Dtype() != op.runVar.Dtype() {
-		return fmt.Errorf("batch norm: statistics are %v, want %v", mean.Dtype(), op.runMean.Dtype())
+	if mean.Dtype() != runMean.Dtype() || variance.Dtype() != runVar.Dtype() {
+		return fmt.Errorf("batch norm: statistics are %v, want %v", mean.Dtype(), runMean.Dtype())
 	}
-	switch d := op.runMean.Data().(type) {
+	switch d := runMean.Data().(type) {
 	case []float32:
 		copy(d, mean.Data().([]float32))
-		copy(op.runVar.Data().([]float32), variance.Data().([]float32))
+		copy(runVar.Data().([]float32), variance.Data().([]float32))
 	case []float64:
 		copy(d, mean.Data().([]float64))
-		copy(op.runVar.Data().([]float64), variance.Data().([]float64))
+		copy(runVar.Data().([]float64), variance.Data().([]float64))
 	}
 	return nil
 }
@@ -278,7 +285,8 @@ func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	}
 	out := make(G.Nodes, 3)
 	if op.needX {
-		if out[0], err = G.ApplyOp(&bnGradXOp{opBase: newOpBase(), fwd: op}, append(in, scale, sums)...); err != nil {
+		gx := &bnGradXOp{opBase: newOpBase(), fwd: op, inPlace: ownGradient(grad)}
+		if out[0], err = G.ApplyOp(gx, append(in, scale, sums)...); err != nil {
 			return nil, err
 		}
 	}
@@ -431,6 +439,7 @@ func gradSums[T float](x, dy, y []T, mean T) (s0, s1 T) {
 type bnGradXOp struct {
 	opBase
 	fwd     *bnOp
+	inPlace bool // dx overwrites dy (see ownGradient)
 	out     buffer
 	a, b, c buffer
 }
@@ -497,7 +506,10 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 		B[c] = T(bc)
 		Cc[c] = T(-k1*float64(sums[c])/cnt - bc*f.mean[c])
 	}
-	dx := get[T](&op.out, len(x))
+	dx := dy
+	if !op.inPlace {
+		dx = get[T](&op.out, len(x))
+	}
 	chunks := numChunks(f.n, 4*numWorkers(f.n))
 	parallelFor(chunks, func(_, ch int) {
 		lo, hi := chunkRange(f.n, chunks, ch)
@@ -513,6 +525,34 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 		}
 	})
 	return wrap(dx, vals[0].Shape()), nil
+}
+
+// ownGradient reports whether gradient node g is the output of our dense
+// layer's input gradient, directly or through the Reshape of a Flatten's
+// gradient (which shares its array). Such a gradient is read by the backward
+// ops of the one node it is the gradient of and nothing else, so batch norm's
+// input gradient may overwrite it once the sums are taken: one activation-sized
+// buffer less, and the write lands in cache lines just read.
+func ownGradient(g *G.Node) bool {
+	for range 2 {
+		switch g.Op().(type) {
+		case *denseGradAOp:
+			return true
+		}
+		if !strings.HasPrefix(fmt.Sprint(g.Op()), "Reshape") {
+			return false
+		}
+		children := g.Graph().From(g.ID())
+		if children.Len() != 1 || !children.Next() {
+			return false
+		}
+		c, ok := children.Node().(*G.Node)
+		if !ok {
+			return false
+		}
+		g = c
+	}
+	return false
 }
 
 // bnDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.

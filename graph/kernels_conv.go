@@ -9,6 +9,7 @@ package graph
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -165,8 +166,49 @@ type convOp struct {
 	needX bool   // x takes a gradient
 	needW bool
 	needB bool
+	bn    *convBN // a batch norm applied in the epilogue (inference), or nil
 	out   buffer
 	cols  buffers
+	wf    buffer // weights and bias with bn folded in
+	bf    buffer
+}
+
+// convBN is the inference batch norm a convOp applies to its output channels:
+// inputs scale and shift follow the conv's, the running statistics come in
+// through SetStats like a batch-norm op's.
+type convBN struct {
+	node            string
+	eps             float64
+	runMean, runVar *tensor.Dense
+}
+
+func newConvBN(node string, eps float64, c int, dt tensor.Dtype) *convBN {
+	return &convBN{node: node, eps: eps,
+		runMean: tensor.New(tensor.Of(dt), tensor.WithShape(c)), runVar: tensor.New(tensor.Of(dt), tensor.WithShape(c))}
+}
+
+// SetTraining, SetStats and Stats make a conv with a fused batch norm a
+// batchNormStats for the Builder. Training never fuses, so SetTraining(true)
+// is an error.
+func (op *convOp) SetTraining(training bool) error {
+	if training && op.bn != nil {
+		return fmt.Errorf("conv: batch norm %q is fused for inference only", op.bn.node)
+	}
+	return nil
+}
+
+func (op *convOp) SetStats(mean, variance tensor.Tensor) error {
+	if op.bn == nil {
+		return fmt.Errorf("conv: no fused batch norm")
+	}
+	return setStats(op.bn.runMean, op.bn.runVar, mean, variance)
+}
+
+func (op *convOp) Stats() (mean, variance tensor.Tensor) {
+	if op.bn == nil {
+		return nil, nil
+	}
+	return op.bn.runMean, op.bn.runVar
 }
 
 func newConvOp(g convGeom, bias bool) *convOp {
@@ -176,17 +218,22 @@ func newConvOp(g convGeom, bias bool) *convOp {
 func (op *convOp) fusedRelu() string { return op.relu }
 
 func (op *convOp) Arity() int {
+	n := 2
 	if op.bias {
-		return 3
+		n++
 	}
-	return 2
+	if op.bn != nil {
+		n += 2
+	}
+	return n
 }
 
 func (op *convOp) Type() hm.Type {
-	if op.bias {
-		return fnType(4, 4, 4, 1)
+	in := []int{4, 4}
+	for range op.Arity() - 2 {
+		in = append(in, 1)
 	}
-	return fnType(4, 4, 4)
+	return fnType(4, in...)
 }
 
 func (op *convOp) outShape() tensor.Shape {
@@ -196,10 +243,17 @@ func (op *convOp) outShape() tensor.Shape {
 func (op *convOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.outShape(), nil }
 
 func (op *convOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.conv#%d{%v bias=%v relu=%q}", op.id, &op.g, op.bias, op.relu)
+	bn := ""
+	if op.bn != nil {
+		bn = op.bn.node
+	}
+	fmt.Fprintf(h, "onnxdigits.conv#%d{%v bias=%v bn=%q relu=%q}", op.id, &op.g, op.bias, bn, op.relu)
 }
 func (op *convOp) Hashcode() uint32 { return opHash(op) }
 func (op *convOp) String() string {
+	if op.bn != nil {
+		return fmt.Sprintf("ConvBN(relu=%v){%v}", op.relu != "", &op.g)
+	}
 	if op.relu != "" {
 		return fmt.Sprintf("ConvRelu{%v}", &op.g)
 	}
@@ -233,6 +287,11 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 	}
 	g := &op.g
 	K, P := g.k(), g.p()
+	if op.bn != nil {
+		if w, bias, err = foldBN(op, w, bias, vals[len(vals)-2:]); err != nil {
+			return nil, err
+		}
+	}
 	y := get[T](&op.out, g.n*g.m*P)
 	relu := op.relu != ""
 	op.cols.prepare(numWorkers(g.n))
@@ -247,6 +306,37 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 		gemmNN(g.m, P, K, w, K, col, P, yi, P, false, bias, relu)
 	})
 	return wrap(y, op.outShape()), nil
+}
+
+// foldBN returns the weights and bias of the conv followed by its batch norm:
+// channel c scaled by a = scale/sqrt(var+eps), bias a*(b-mean)+shift.
+func foldBN[T float](op *convOp, w, bias []T, vals []G.Value) ([]T, []T, error) {
+	scale, err := dataOf[T](vals[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("conv: batch norm scale: %w", err)
+	}
+	shift, err := dataOf[T](vals[1])
+	if err != nil {
+		return nil, nil, fmt.Errorf("conv: batch norm shift: %w", err)
+	}
+	M, K := op.g.m, op.g.k()
+	rm, rv := op.bn.runMean.Data().([]T), op.bn.runVar.Data().([]T)
+	if len(scale) != M || len(shift) != M || len(rm) != M || len(w) != M*K {
+		return nil, nil, fmt.Errorf("conv: batch norm of %d channels after %d filters", len(scale), M)
+	}
+	wf, bf := get[T](&op.wf, M*K), get[T](&op.bf, M)
+	for c := range M {
+		a := float64(scale[c]) / math.Sqrt(float64(rv[c])+op.bn.eps)
+		b := 0.0
+		if bias != nil {
+			b = float64(bias[c])
+		}
+		bf[c] = T(a*(b-float64(rm[c])) + float64(shift[c]))
+		for i, v := range w[c*K : (c+1)*K] {
+			wf[c*K+i] = T(a * float64(v))
+		}
+	}
+	return wf, bf, nil
 }
 
 func (op *convOp) DiffWRT(inputs int) []bool {

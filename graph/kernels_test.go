@@ -481,3 +481,94 @@ func TestRepeatBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestConvBNFused compares inference with the batch norm folded into the conv
+// op (and a ReLU after it) with the same graph built unfused (the conv output
+// wanted as well).
+func TestConvBNFused(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for _, withBias := range []bool{false, true} {
+		for _, withRelu := range []bool{false, true} {
+			m := &Model{Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2, 6, 5}}}}
+			add := func(name string, dims ...int) {
+				p := &Tensor{Name: name, Dims: dims, Data: randSlice[float32](rng, shapeSize(dims))}
+				if name == "var" {
+					for i := range p.Data {
+						p.Data[i] = 0.5 + rng.Float32()
+					}
+				}
+				m.Params = append(m.Params, p)
+			}
+			add("w", 3, 2, 3, 3)
+			add("s", 3)
+			add("sh", 3)
+			add("mean", 3)
+			add("var", 3)
+			in := []string{"x", "w"}
+			if withBias {
+				add("b", 3)
+				in = append(in, "b")
+			}
+			m.Nodes = []*Node{
+				{Name: "conv", Op: &Conv{Pads: [4]int{1, 0, 1, 1}}, Inputs: in, Outputs: []string{"c"}},
+				{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"c", "s", "sh", "mean", "var"}, Outputs: []string{"z"}},
+			}
+			out := "z"
+			if withRelu {
+				m.Nodes = append(m.Nodes, &Node{Name: "relu", Op: &Relu{}, Inputs: []string{"z"}, Outputs: []string{"y"}})
+				out = "y"
+			}
+			x := randSlice[float32](rng, 3*60)
+			fused, err := NewRunner(m, out).Run(3, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := NewRunner(m, "c", out).Run(3, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range fused[0].Float {
+				if w := plain[1].Float[i]; math.Abs(float64(v-w)) > 1e-5*(1+math.Abs(float64(w))) {
+					t.Fatalf("bias=%v relu=%v: fused[%d] = %g, unfused %g", withBias, withRelu, i, v, w)
+				}
+			}
+		}
+	}
+}
+
+// TestRunnerReset checks that Reset makes a Runner see changed statistics and
+// parameters, changed in place or replaced, as a new Runner does.
+func TestRunnerReset(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	m, err := New("", DigitsInput(), rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randSlice[float32](rng, 3*784)
+	r := NewRunner(m, ProbsOutput)
+	defer r.Close()
+	if _, err := r.Run(3, x); err != nil {
+		t.Fatal(err)
+	}
+	for step, change := range []func(){
+		func() { randomizeStats(m, rng) },                                        // statistics, in place
+		func() { m.Param("fc1.weight").Data[5] += 1 },                            // a weight, in place
+		func() { m.Param("conv1.weight").Data = randSlice[float32](rng, 20*25) }, // a replaced weight
+	} {
+		change()
+		r.Reset()
+		got, err := r.Run(3, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := NewRunner(m, ProbsOutput).Run(3, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got[0].Float {
+			if v != want[0].Float[i] {
+				t.Fatalf("change %d: probability %d is %g after Reset, a new Runner says %g", step, i, v, want[0].Float[i])
+			}
+		}
+	}
+}

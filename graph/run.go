@@ -41,9 +41,20 @@ func (r *Runner) Close() {
 	r.graphs = map[int]*compiled{}
 }
 
-// Reset drops compiled graphs so that changed parameters or statistics are read
-// again (float32 parameters are shared, but batch-norm statistics are copied).
-func (r *Runner) Reset() { r.Close() }
+// Reset makes the compiled graphs read the Model's parameters and statistics
+// again: float32 parameters are shared with the graphs, batch-norm statistics
+// are copied back in. A graph whose parameters no longer share the Model's
+// arrays (a parameter was replaced) is dropped and rebuilt on the next Run.
+// Keeping the graphs saves rebuilding them and re-allocating their buffers
+// after every training epoch.
+func (r *Runner) Reset() {
+	for batch, c := range r.graphs {
+		if !c.b.sharesParams() || c.b.AfterMachine() != nil {
+			c.vm.Close()
+			delete(r.graphs, batch)
+		}
+	}
+}
 
 // Result holds one output for the whole batch: Float data or Int64 data, with
 // the batch as first dim of Shape.

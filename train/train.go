@@ -173,6 +173,7 @@ type trainer struct {
 	imageT  *tensor.Dense
 	targetT *tensor.Dense
 	grads   [][]float32
+	valPad  []float32 // the last, partial validation batch padded to ValBatch
 }
 
 func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*trainer, error) {
@@ -445,12 +446,32 @@ func (t *trainer) save() error {
 // running statistics.
 func (t *trainer) evaluate() (loss, acc float64, err error) {
 	v := t.valSet
-	t.validation.Reset() // batch-norm statistics are copied when a graph is built
-	res, err := t.validation.Run(v.Len(), v.Images)
-	if err != nil {
-		return 0, 0, fmt.Errorf("train: validation: %w", err)
+	t.validation.Reset() // re-reads the batch-norm statistics
+	// Whole batches, then the rest padded with blank images to a whole batch:
+	// one compiled graph (and one set of buffers) instead of two. Rows are
+	// independent at inference, so the padding does not change the others.
+	vb, per := t.cfg.ValBatch, digits.Height*digits.Width
+	n := v.Len()
+	full := n - n%vb
+	var probs []float32
+	if full > 0 {
+		res, err := t.validation.Run(full, v.Images[:full*per])
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: validation: %w", err)
+		}
+		probs = res[0].Float
 	}
-	probs := res[0].Float
+	if full < n {
+		if t.valPad == nil {
+			t.valPad = make([]float32, vb*per)
+		}
+		clear(t.valPad[copy(t.valPad, v.Images[full*per:]):])
+		res, err := t.validation.Run(vb, t.valPad)
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: validation: %w", err)
+		}
+		probs = append(probs, res[0].Float[:(n-full)*t.k]...)
+	}
 	return t.cfg.Loss.Value(probs, v.Labels, t.k, t.cfg.LossScale), float64(countCorrect(probs, v.Labels, t.k)) / float64(v.Len()), nil
 }
 
