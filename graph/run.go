@@ -21,6 +21,7 @@ type Runner struct {
 type compiled struct {
 	b  *Builder
 	vm G.VM
+	in [][]float32 // reused copies of the inputs (an op may overwrite its input)
 }
 
 // NewRunner prepares to compute the named values (nil means the model outputs).
@@ -96,7 +97,11 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 		for i, in := range m.Inputs {
 			shape := slices.Clone(in.Shape)
 			shape[0] = hi - lo
-			t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(slices.Clone(inputs[i][lo*per[i]:hi*per[i]])))
+			for len(c.in) <= i {
+				c.in = append(c.in, nil)
+			}
+			c.in[i] = append(c.in[i][:0], inputs[i][lo*per[i]:hi*per[i]]...)
+			t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(c.in[i]))
 			if node := c.b.Value(in.Name); node != nil {
 				if err := G.Let(node, t); err != nil {
 					return nil, err
