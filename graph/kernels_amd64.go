@@ -155,14 +155,29 @@ const nnPanel = 2048
 
 // ntArgs is the argument block of gemmNT45 (offsets fixed in kernels_gen.go).
 type ntArgs struct {
-	a   [4]*float32
-	b   [5]*float32
-	k   int
-	out [20]float32
+	a    [4]*float32
+	b    [5]*float32
+	k    int
+	out  [20]float32
+	part *float32 // 20 vectors of 16: unreduced sums (modes ntLoad, ntKeep)
+	mode int
 }
+
+const (
+	ntLoad = 1 // start from part
+	ntKeep = 2 // store into part unreduced
+)
+
+// ntTile is the size of one tile's unreduced sums in part.
+const ntTile = 20 * 16
 
 //go:noescape
 func gemmNT45(args *ntArgs)
+
+// ntChunk is the piece of k that gemmNT32 runs over all tiles at a time
+// (once k exceeds it): its 5 B rows and 4 A rows, 36 KiB, stay in L1 while
+// the tiles of A rows go by.
+const ntChunk = 512
 
 func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if k == 0 {
@@ -172,30 +187,104 @@ func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	need(a, (m-1)*lda+k, "A")
 	need(b, (n-1)*ldb+k, "B")
 	need(c, (m-1)*ldc+n, "C")
+	tiles := ((m + 3) / 4) * ((n + 4) / 5)
+	var stack [32 * ntTile]float32
+	if k <= ntChunk || tiles > 32 {
+		var args ntArgs
+		args.k = k
+		for i0 := 0; i0 < m; i0 += 4 {
+			for j0 := 0; j0 < n; j0 += 5 {
+				ntSetRows(&args, m, n, i0, j0, a, lda, b, ldb)
+				gemmNT45(&args)
+				ntStore(&args, m, n, i0, j0, c, ldc, acc)
+			}
+		}
+		return
+	}
+	part := stack[:tiles*ntTile]
+	for k0 := 0; k0 < k; k0 += ntChunk {
+		k1 := min(k, k0+ntChunk)
+		gemmNTPart(m, n, k1-k0, a[k0:], lda, b[k0:], ldb, part, k0 == 0)
+	}
+	ntReduce(m, n, part, c, ldc, acc)
+}
+
+// gemmNTPart adds the dot products of rows of A and B (length k) to the
+// unreduced tile sums in part (ceil(m/4)*ceil(n/5) tiles of ntTile values),
+// or sets them when first.
+func gemmNTPart(m, n, k int, a []float32, lda int, b []float32, ldb int, part []float32, first bool) {
+	if k == 0 {
+		if first {
+			clear(part)
+		}
+		return
+	}
+	need(a, (m-1)*lda+k, "A")
+	need(b, (n-1)*ldb+k, "B")
+	need(part, ((m+3)/4)*((n+4)/5)*ntTile, "partial sums")
 	var args ntArgs
 	args.k = k
+	args.mode = ntKeep
+	if !first {
+		args.mode |= ntLoad
+	}
+	t := 0
 	for i0 := 0; i0 < m; i0 += 4 {
-		mr := min(4, m-i0)
-		for r := range 4 {
-			args.a[r] = &a[(i0+min(r, mr-1))*lda]
-		}
 		for j0 := 0; j0 < n; j0 += 5 {
-			nr := min(5, n-j0)
-			for r := range 5 {
-				args.b[r] = &b[(j0+min(r, nr-1))*ldb]
-			}
+			ntSetRows(&args, m, n, i0, j0, a, lda, b, ldb)
+			args.part = &part[t*ntTile]
 			gemmNT45(&args)
-			for r := range mr {
-				crow := c[(i0+r)*ldc+j0:][:nr]
-				out := args.out[r*5:][:nr]
-				if acc {
-					for j, v := range out {
+			t++
+		}
+	}
+}
+
+// ntReduce sums the tile vectors of part into C (m,n): set, or added with acc.
+func ntReduce(m, n int, part []float32, c []float32, ldc int, acc bool) {
+	t := 0
+	for i0 := 0; i0 < m; i0 += 4 {
+		for j0 := 0; j0 < n; j0 += 5 {
+			tile := part[t*ntTile:][:ntTile]
+			t++
+			for r := range min(4, m-i0) {
+				crow := c[(i0+r)*ldc+j0:][:min(5, n-j0)]
+				for j := range crow {
+					v := sum32(&tile[(r*5+j)*16], 16)
+					if acc {
 						crow[j] += v
+					} else {
+						crow[j] = v
 					}
-				} else {
-					copy(crow, out)
 				}
 			}
+		}
+	}
+}
+
+// ntSetRows points args at rows i0.. of A and j0.. of B, repeating the last
+// row where fewer than 4 (5) remain.
+func ntSetRows(args *ntArgs, m, n, i0, j0 int, a []float32, lda int, b []float32, ldb int) {
+	mr, nr := min(4, m-i0), min(5, n-j0)
+	for r := range 4 {
+		args.a[r] = &a[(i0+min(r, mr-1))*lda]
+	}
+	for r := range 5 {
+		args.b[r] = &b[(j0+min(r, nr-1))*ldb]
+	}
+}
+
+// ntStore writes the valid part of args.out to C.
+func ntStore(args *ntArgs, m, n, i0, j0 int, c []float32, ldc int, acc bool) {
+	mr, nr := min(4, m-i0), min(5, n-j0)
+	for r := range mr {
+		crow := c[(i0+r)*ldc+j0:][:nr]
+		out := args.out[r*5:][:nr]
+		if acc {
+			for j, v := range out {
+				crow[j] += v
+			}
+		} else {
+			copy(crow, out)
 		}
 	}
 }

@@ -439,6 +439,7 @@ type convGradWOp struct {
 	out     buffer
 	partial buffer
 	cols    buffers
+	parts   buffers // unreduced per-tile sums of a chunk (assembly path)
 }
 
 func (op *convGradWOp) Arity() int       { return 2 }
@@ -474,9 +475,27 @@ func convGradW[T float](op *convGradWOp, vals []G.Value) (G.Value, error) {
 	chunks := numChunks(g.n, reduceChunks)
 	partial := get[T](&op.partial, chunks*MK)
 	op.cols.prepare(numWorkers(chunks))
+	op.parts.prepare(numWorkers(chunks))
 	parallelFor(chunks, func(wk, c int) {
 		lo, hi := chunkRange(g.n, chunks, c)
 		pw := partial[c*MK:][:MK]
+		if dy32, ok := any(dy).([]float32); ok && useAsm {
+			// Sum over the chunk's images in vector registers, one
+			// horizontal reduction per tile at the end.
+			buf := op.cols.worker(wk)
+			part := get[float32](op.parts.worker(wk), ((g.m+3)/4)*((K+4)/5)*ntTile)
+			for i := lo; i < hi; i++ {
+				xi := any(x[i*g.inSize():][:g.inSize()]).([]float32)
+				col := xi
+				if !g.direct() {
+					col = get[float32](buf, K*P)
+					im2col(g, xi, col)
+				}
+				gemmNTPart(g.m, K, P, dy32[i*g.m*P:], P, col, P, part, i == lo)
+			}
+			ntReduce(g.m, K, part, any(pw).([]float32), K, false)
+			return
+		}
 		clear(pw)
 		for i := lo; i < hi; i++ {
 			xi := x[i*g.inSize():][:g.inSize()]

@@ -189,7 +189,11 @@ func gemmNN(mr int) {
 //
 //	func gemmNT45(args *ntArgs)
 //
-// ntArgs is {a [4]*float32; b [5]*float32; k int; out [20]float32}.
+// ntArgs is {a [4]*float32; b [5]*float32; k int; out [20]float32;
+// part *[320]float32; mode int}. Mode bit 1 starts from the 20 unreduced
+// vectors in part instead of zero; bit 2 stores them back unreduced instead
+// of summing each into out (so long sums can run in pieces, and over images,
+// with one horizontal reduction at the end).
 func gemmNT() {
 	a := []string{"AX", "BX", "CX", "DX"}
 	b := []string{"SI", "DI", "R8", "R9", "R10"}
@@ -202,10 +206,20 @@ func gemmNT() {
 	for j, r := range b {
 		p("\tMOVQ %d(R15), %s", 32+8*j, r)
 	}
-	p("\tMOVQ 72(R15), R11") // k
+	p("\tMOVQ 72(R15), R11")  // k
+	p("\tMOVQ 160(R15), R14") // part
+	p("\tMOVQ 168(R15), R13") // mode
+	p("\tTESTQ $1, R13")
+	p("\tJNZ nt_load")
 	for i := 0; i < 20; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
+	p("\tJMP nt_start")
+	p("nt_load:")
+	for i := 0; i < 20; i++ {
+		p("\tVMOVUPS %d(R14), Z%d", 64*i, i)
+	}
+	p("nt_start:")
 	p("\tXORQ R12, R12") // byte offset
 	p("nt_loop:")
 	p("\tCMPQ R11, $16")
@@ -222,6 +236,16 @@ func gemmNT() {
 	p("\tKMOVW R13, K1")
 	emitNTStep(a, b, "K1")
 	p("nt_reduce:")
+	p("\tMOVQ 168(R15), R13")
+	p("\tTESTQ $2, R13")
+	p("\tJZ nt_hsum")
+	// Mode 2: leave the 20 vectors unreduced in part for the next call.
+	for i := 0; i < 20; i++ {
+		p("\tVMOVUPS Z%d, %d(R14)", i, 64*i)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("nt_hsum:")
 	// Horizontal sums with EVEX forms only (accumulators reach Z19).
 	for i := 0; i < 20; i++ {
 		p("\tVEXTRACTF64X4 $1, Z%d, Y30", i)

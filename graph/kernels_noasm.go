@@ -26,4 +26,12 @@ func relu32(x, y *float32, n int)                                        { panic
 func reluMask32(y, dy, dx *float32, n int)                               { panic(noAsm) }
 func copyRows32(dst, src *float32, n, rows, dstStride, srcStride int)    { panic(noAsm) }
 
+func gemmNTPart(m, n, k int, a []float32, lda int, b []float32, ldb int, part []float32, first bool) {
+	panic(noAsm)
+}
+func ntReduce(m, n int, part []float32, c []float32, ldc int, acc bool) { panic(noAsm) }
+
+// ntTile is the size of one tile's unreduced sums in gemmNTPart's buffer.
+const ntTile = 20 * 16
+
 const noAsm = "graph: assembly kernel called without assembly"

@@ -572,3 +572,32 @@ func TestRunnerReset(t *testing.T) {
 		}
 	}
 }
+
+// TestConvGradW32 compares the float32 conv weight gradient (assembly sums
+// over the images of a chunk) with the float64 one.
+func TestConvGradW32(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, g := range append(testGeoms, convGeom{n: 13, c: 1, h: 28, w: 28, m: 20, kh: 5, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1}) {
+		g := fillOut(g, 0, 0)
+		op := &convGradWOp{opBase: newOpBase(), fwd: newConvOp(g, true)}
+		x := randSlice[float32](rng, g.n*g.inSize())
+		dy := randSlice[float32](rng, g.n*g.m*g.p())
+		xs, ys := []int{g.n, g.c, g.h, g.w}, []int{g.n, g.m, g.oh, g.ow}
+		got, err := op.Do(wrap(x, xs), wrap(dy, ys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		op64 := &convGradWOp{opBase: newOpBase(), fwd: op.fwd}
+		want, err := op64.Do(wrap(to64(x), xs), wrap(to64(dy), ys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want.Data().([]float64)
+		for i, v := range got.Data().([]float32) {
+			// Sums of n*oH*oW products of unit normals.
+			if math.Abs(float64(v)-w[i]) > 1e-5*math.Sqrt(float64(g.n*g.p())) {
+				t.Fatalf("%v: dW[%d] = %g, want %g", &g, i, v, w[i])
+			}
+		}
+	}
+}
