@@ -601,3 +601,29 @@ func TestConvGradW32(t *testing.T) {
 		}
 	}
 }
+
+// TestOpsNotMerged pins that two of our ops with equal attributes and equal
+// inputs stay two nodes (DESIGN §9: Gorgonia merges nodes whose op hashes and
+// inputs are equal): two batch norms sharing input, scale and shift but not
+// their running statistics must give different outputs.
+func TestOpsNotMerged(t *testing.T) {
+	one := func(v float32) []float32 { return []float32{v, v} }
+	m := &Model{
+		Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2}}},
+		Params: []*Tensor{{Name: "s", Dims: []int{2}, Data: one(1)}, {Name: "b", Dims: []int{2}, Data: one(0)},
+			{Name: "m1", Dims: []int{2}, Data: one(0)}, {Name: "v1", Dims: []int{2}, Data: one(1)},
+			{Name: "m2", Dims: []int{2}, Data: one(5)}, {Name: "v2", Dims: []int{2}, Data: one(4)}},
+		Nodes: []*Node{
+			{Name: "bn1", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "m1", "v1"}, Outputs: []string{"y1"}},
+			{Name: "bn2", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "m2", "v2"}, Outputs: []string{"y2"}},
+		},
+	}
+	res, err := NewRunner(m, "y1", "y2").Run(1, []float32{1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y1, y2 := res[0].Float[0], res[1].Float[0]
+	if math.Abs(float64(y1)-1) > 1e-4 || math.Abs(float64(y2)+2) > 1e-4 {
+		t.Errorf("y1 = %g (want 1), y2 = %g (want (1-5)/2 = -2)", y1, y2)
+	}
+}
