@@ -33,10 +33,10 @@ func (*Relu) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 // Softmax normalizes exp(x) along Axis (https://onnx.ai/onnx/operators/onnx__Softmax.html,
 // opset 13 semantics: one axis, default -1). Log selects LogSoftmax.
 //
-// Gorgonia pitfall (gorgonia issue #569): Log(SoftMax(x)) is rewritten into a
-// log-softmax node whose hash ignores the log, so it merges with a plain SoftMax of
-// the same input. Always pass the axis explicitly, as here; TestSoftmaxBesideLogSoftmax
-// guards it.
+// It runs on SoftmaxNode, not Gorgonia's softmax, which overflows on rows whose
+// first logit dominates and whose log and plain variants of one input merge into
+// one node (gorgonia issue #569); TestSoftmaxOp and TestSoftmaxBesideLogSoftmax
+// guard both.
 //
 // Coerce2D selects the opset < 13 semantics: the input is flattened to 2-D at Axis
 // (rows = dims before it, columns = the rest), normalized along the columns and
