@@ -268,7 +268,7 @@ func (b *builder) graphDoc() string {
 		s.WriteString(".")
 	}
 	for _, in := range m.Inputs {
-		fmt.Fprintf(&s, " Input %s: %s %s", in.Name, in.Type, fmtShape(in.Shape))
+		fmt.Fprintf(&s, " Input %s: %s %s", in.Name, in.Type, graph.FormatDims(in.Shape))
 		if in.Doc != "" {
 			fmt.Fprintf(&s, ", %s", in.Doc)
 		}
@@ -278,7 +278,7 @@ func (b *builder) graphDoc() string {
 		fmt.Fprintf(&s, " The training mean image %s is subtracted inside the graph (node %s), so the file takes raw pixels.", graph.MeanParam, n.Name)
 	}
 	for _, out := range m.Outputs {
-		fmt.Fprintf(&s, " Output %s: %s %s", out.Name, out.Type, fmtShape(out.Shape))
+		fmt.Fprintf(&s, " Output %s: %s %s", out.Name, out.Type, graph.FormatDims(out.Shape))
 		if out.Doc != "" {
 			fmt.Fprintf(&s, ", %s", out.Doc)
 		}
@@ -392,16 +392,4 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
-}
-
-func fmtShape(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		if d == graph.Batch {
-			parts[i] = "N"
-		} else {
-			parts[i] = fmt.Sprint(d)
-		}
-	}
-	return "(" + strings.Join(parts, ",") + ")"
 }

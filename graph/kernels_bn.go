@@ -188,14 +188,20 @@ func bnForward[T float](op *bnOp, vals []G.Value) (G.Value, error) {
 	return wrap(y, vals[0].Shape()), nil
 }
 
+// partialSums returns a reused buffer of two per-channel float64 sums per chunk
+// (chunks*2*c values), growing *buf when needed.
+func partialSums(buf *[]float64, chunks, c int) []float64 {
+	if cap(*buf) < chunks*2*c {
+		*buf = make([]float64, chunks*2*c)
+	}
+	return (*buf)[:chunks*2*c]
+}
+
 // batchStats sets op.mean, op.variance and op.invStd from the batch x (N,C,S).
 func batchStats[T float](op *bnOp, x []T) {
 	C, S := op.c, op.s
 	chunks := numChunks(op.n, reduceChunks)
-	if cap(op.partial) < chunks*2*C {
-		op.partial = make([]float64, chunks*2*C)
-	}
-	partial := op.partial[:chunks*2*C]
+	partial := partialSums(&op.partial, chunks, C)
 	parallelFor(chunks, func(_, ch int) {
 		lo, hi := chunkRange(op.n, chunks, ch)
 		ps := partial[ch*2*C:][:2*C]
@@ -370,10 +376,7 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 	}
 	C, S := f.c, f.s
 	chunks := numChunks(f.n, reduceChunks)
-	if cap(op.partial) < chunks*2*C {
-		op.partial = make([]float64, chunks*2*C)
-	}
-	partial := op.partial[:chunks*2*C]
+	partial := partialSums(&op.partial, chunks, C)
 	parallelFor(chunks, func(_, ch int) {
 		lo, hi := chunkRange(f.n, chunks, ch)
 		ps := partial[ch*2*C:][:2*C]

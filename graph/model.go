@@ -312,6 +312,12 @@ func checkDims(dims []int) error {
 	return nil
 }
 
+// FormatDims writes dims as "(N,1,28,28)", with N for the Batch dimension; the
+// exporter's and importer's messages and doc strings use it.
+func FormatDims(dims []int) string {
+	return "(" + strings.Trim(fmtShape(dims), "[]") + ")"
+}
+
 func fmtShape(s []int) string {
 	parts := make([]string, len(s))
 	for i, d := range s {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/onnxdigits/onnxdigits/graph"
 )
@@ -523,7 +522,7 @@ func (c *nodeCtx) foldedShape(f *folded, shapeName string, x []int, allowZero bo
 		}
 		if i >= len(x) || x[i] != graph.Batch {
 			return "", c.unsupported("shape %q holds the batch size at position %d, where the data input %s has no batch dim: only keeping the batch dim in place is supported",
-				shapeName, i, fmtDims(x))
+				shapeName, i, graph.FormatDims(x))
 		}
 		vals[i] = 0
 	}
@@ -532,18 +531,6 @@ func (c *nodeCtx) foldedShape(f *folded, shapeName string, x []int, allowZero bo
 	err := c.imp.addParam(&graph.Tensor{Name: name, Dims: []int{len(vals)}, Int64: vals,
 		Doc: fmt.Sprintf("folded at import from the shape computation ending in %s node %q", f.op, f.node)})
 	return name, err
-}
-
-func fmtDims(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		if d == graph.Batch {
-			parts[i] = "N"
-		} else {
-			parts[i] = fmt.Sprint(d)
-		}
-	}
-	return "(" + strings.Join(parts, ",") + ")"
 }
 
 // pruneFolded drops parameters that only shape computations read (the indices,
