@@ -28,14 +28,14 @@ const TrainFraction = 0.75
 func Load(spec string, seed int64) (train, val *Set, err error) {
 	switch {
 	case spec == "synthetic":
-		train, val = Split(Synthetic(DefaultPerClass, seed), TrainFraction, seed)
+		train, val = SplitInPlace(Synthetic(DefaultPerClass, seed), TrainFraction, seed)
 		return train, val, nil
 	case strings.HasPrefix(spec, "synthetic:"):
 		n, err := strconv.Atoi(strings.TrimPrefix(spec, "synthetic:"))
 		if err != nil || n <= 0 || n > MaxImages/10 {
 			return nil, nil, fmt.Errorf("digits: data %q: want synthetic:N with N images per class, 1..%d", spec, MaxImages/10)
 		}
-		train, val = Split(Synthetic(n, seed), TrainFraction, seed)
+		train, val = SplitInPlace(Synthetic(n, seed), TrainFraction, seed)
 		return train, val, nil
 	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"):
 		dir := strings.TrimPrefix(strings.TrimPrefix(spec, "mnist"), ":")
@@ -57,7 +57,7 @@ func Load(spec string, seed int64) (train, val *Set, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w (reading folder %s)", err, spec)
 		}
-		train, val = Split(s, TrainFraction, seed)
+		train, val = SplitInPlace(s, TrainFraction, seed)
 		return train, val, nil
 	}
 	return nil, nil, fmt.Errorf("digits: unknown data %q: want one of synthetic, synthetic:N (images per class), mnist, mnist:DIR, or a folder DIR/<label>/*.png", spec)

@@ -153,6 +153,72 @@ func ClassCounts(s *Set) []int {
 // alone; both results are shuffled (classes interleaved). It panics if
 // trainFrac is not in [0,1].
 func Split(s *Set, trainFrac float64, seed int64) (train, val *Set) {
+	tr, va := splitIndices(s, trainFrac, seed)
+	return s.Subset(tr), s.Subset(va)
+}
+
+// SplitInPlace is Split without the copies: it reorders s and returns two
+// views into its arrays (capacity-limited, so appending to one cannot
+// overwrite the other), the same images in the same order as Split gives.
+// s is consumed: afterwards it holds the training images followed by the
+// validation images. Load uses it so a data set is held in memory once.
+func SplitInPlace(s *Set, trainFrac float64, seed int64) (train, val *Set) {
+	tr, va := splitIndices(s, trainFrac, seed)
+	s.permute(append(tr, va...))
+	k, n := len(tr), s.Len()
+	view := func(lo, hi int) *Set {
+		v := &Set{
+			Images:  s.Images[lo*pixels : hi*pixels : hi*pixels],
+			Labels:  s.Labels[lo:hi:hi],
+			Classes: s.Classes,
+		}
+		if s.Angles != nil {
+			v.Angles = s.Angles[lo:hi:hi]
+		}
+		return v
+	}
+	return view(0, k), view(k, n)
+}
+
+// permute reorders s in place so that new image j is old image order[j];
+// order must be a permutation of 0..N-1. It follows the permutation's cycles
+// with one image of scratch space.
+func (s *Set) permute(order []int) {
+	done := make([]bool, len(order))
+	tmp := make([]float32, pixels)
+	for start := range order {
+		if done[start] {
+			continue
+		}
+		copy(tmp, s.Image(start))
+		label := s.Labels[start]
+		var angle float32
+		if s.Angles != nil {
+			angle = s.Angles[start]
+		}
+		for j := start; ; {
+			done[j] = true
+			src := order[j]
+			if src == start {
+				copy(s.Image(j), tmp)
+				s.Labels[j] = label
+				if s.Angles != nil {
+					s.Angles[j] = angle
+				}
+				break
+			}
+			copy(s.Image(j), s.Image(src))
+			s.Labels[j] = s.Labels[src]
+			if s.Angles != nil {
+				s.Angles[j] = s.Angles[src]
+			}
+			j = src
+		}
+	}
+}
+
+// splitIndices draws Split's train and validation indices.
+func splitIndices(s *Set, trainFrac float64, seed int64) (tr, va []int) {
 	if !(trainFrac >= 0 && trainFrac <= 1) {
 		panic(fmt.Sprintf("digits: Split: trainFrac %v not in [0,1]", trainFrac))
 	}
@@ -161,7 +227,6 @@ func Split(s *Set, trainFrac float64, seed int64) (train, val *Set) {
 	for i, l := range s.Labels {
 		byClass[l] = append(byClass[l], i)
 	}
-	var tr, va []int
 	// Visit classes in label order so the draw does not depend on map order.
 	for l := range 256 {
 		idx := byClass[uint8(l)]
@@ -175,5 +240,5 @@ func Split(s *Set, trainFrac float64, seed int64) (train, val *Set) {
 	}
 	rng.Shuffle(len(tr), func(a, b int) { tr[a], tr[b] = tr[b], tr[a] })
 	rng.Shuffle(len(va), func(a, b int) { va[a], va[b] = va[b], va[a] })
-	return s.Subset(tr), s.Subset(va)
+	return tr, va
 }

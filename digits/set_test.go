@@ -148,6 +148,30 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+// SplitInPlace gives Split's sets, as views into the reordered input.
+func TestSplitInPlace(t *testing.T) {
+	for _, n := range []int{0, 1, 57, 200} {
+		s := numbered(n, 10)
+		for i := range s.Labels {
+			s.Labels[i] = uint8(i * 7 % 10)
+		}
+		train, val := Split(s, 0.75, 3)
+		c := &Set{Images: slices.Clone(s.Images), Labels: slices.Clone(s.Labels), Angles: slices.Clone(s.Angles), Classes: s.Classes}
+		train2, val2 := SplitInPlace(c, 0.75, 3)
+		for _, p := range [][2]*Set{{train, train2}, {val, val2}} {
+			if !slices.Equal(p[0].Images, p[1].Images) || !slices.Equal(p[0].Labels, p[1].Labels) || !slices.Equal(p[0].Angles, p[1].Angles) {
+				t.Fatalf("n=%d: SplitInPlace differs from Split", n)
+			}
+		}
+		if n > 0 && &train2.Images[0] != &c.Images[0] {
+			t.Errorf("n=%d: train is a copy, not a view", n)
+		}
+		if cap(train2.Images) != len(train2.Images) || cap(train2.Labels) != train2.Len() {
+			t.Errorf("n=%d: train's capacity reaches into val", n)
+		}
+	}
+}
+
 func TestSplitPaper(t *testing.T) {
 	train, val := Split(Synthetic(40, 1), 0.75, 1)
 	for k, c := range ClassCounts(train) {

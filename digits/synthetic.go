@@ -37,11 +37,13 @@ import (
 // shift, a random stroke width (thinned or thickened glyphs), then light
 // blur, a random contrast and a little noise.
 //
-// It is learnable but not trivial: a one-conv-layer net (conv 5x5x20,
-// ReLU, fully connected 10, no batch norm, SGDM lr 0.01, batch 64) trained
-// on Load("synthetic", 1) reached 97.1% validation accuracy after 12 epochs
-// (92.6% on an earlier, more distorted version); errors are spread over
-// pairs such as 0/9, 1/2, 1/7, 8/6 and 4/9.
+// It is learnable but not trivial, calibrated against MATLAB's set (on which
+// PyTorch trains the paper's net to 99.4% with cross-entropy): the paper's
+// net with cross-entropy and SGDM (25 epochs, batch 64) reaches 99.28% ±
+// 0.20 over seeds 1-3 on Load("synthetic", seed), never 100%. The misread
+// images are mostly bold or heavily rotated glyphs (1/2, 0/9, 3/8, 1/7).
+// An earlier version shifted digits by up to 3 px instead of 1.5 and capped
+// the same net at 98%: a net without pooling pays for every pixel of shift.
 //
 // The result depends only on perClass and seed: image i is drawn from its
 // own generator seeded by (seed, i), so it is the same whatever perClass,
@@ -306,8 +308,11 @@ func (r *renderer) render(dst []float32, d int, seed int64, i int) float32 {
 	}
 	slackX := max((room-(bx1-bx0))/2, 0)
 	slackY := max((room-(by1-by0))/2, 0)
-	m.c = Width/2 - (bx0+bx1)/2 + r.uniform(-1, 1)*min(slackX, 3)
-	m.f = Height/2 - (by0+by1)/2 + r.uniform(-1, 1)*min(slackY, 3)
+	// Roughly centred, as MATLAB's set is: at most 1.5 px off. (A 3 px
+	// shift made the set much harder for the paper's net, which has no
+	// pooling: 98.0% instead of 99.5% for cross-entropy with SGDM.)
+	m.c = Width/2 - (bx0+bx1)/2 + r.uniform(-1, 1)*min(slackX/2, 1.5)
+	m.f = Height/2 - (by0+by1)/2 + r.uniform(-1, 1)*min(slackY/2, 1.5)
 
 	// toImage maps a design-space point to image pixels.
 	toImage := func(p pt) pt {
