@@ -19,9 +19,9 @@ type Runner struct {
 }
 
 type compiled struct {
-	b  *Builder
-	vm G.VM
-	in [][]float32 // reused copies of the inputs (an op may overwrite its input)
+	b    *Builder
+	exec *executor
+	in   [][]float32 // reused copies of the inputs (an op may overwrite its input)
 }
 
 // NewRunner prepares to compute the named values (nil means the model outputs).
@@ -36,9 +36,6 @@ func NewRunner(m *Model, want ...string) *Runner {
 
 // Close releases the compiled graphs.
 func (r *Runner) Close() {
-	for _, c := range r.graphs {
-		c.vm.Close()
-	}
 	r.graphs = map[int]*compiled{}
 }
 
@@ -51,7 +48,6 @@ func (r *Runner) Close() {
 func (r *Runner) Reset() {
 	for batch, c := range r.graphs {
 		if !c.b.sharesParams() || c.b.AfterMachine() != nil {
-			c.vm.Close()
 			delete(r.graphs, batch)
 		}
 	}
@@ -108,12 +104,12 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 				}
 			}
 		}
-		if err := c.vm.RunAll(); err != nil {
-			c.vm.Reset()
+		if err := c.exec.run(); err != nil {
+			c.exec.reset()
 			return nil, fmt.Errorf("graph: run: %w", err)
 		}
 		for i, w := range r.want {
-			v := c.b.Value(w).Value()
+			v := c.exec.value(c.b.Value(w))
 			res := &results[i]
 			res.Name = w
 			if res.Shape == nil {
@@ -130,7 +126,7 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 				return nil, fmt.Errorf("graph: output %q has unsupported type %T", w, d)
 			}
 		}
-		c.vm.Reset()
+		c.exec.reset()
 	}
 	return results, nil
 }
@@ -143,11 +139,14 @@ func (r *Runner) graph(batch int) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	vm, err := b.Machine()
+	if err := b.AfterMachine(); err != nil { // batch-norm statistics and mode
+		return nil, err
+	}
+	exec, err := newExecutor(b.G)
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{b: b, vm: vm}
+	c := &compiled{b: b, exec: exec}
 	r.graphs[batch] = c
 	return c, nil
 }
