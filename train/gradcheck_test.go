@@ -109,6 +109,8 @@ func (g *gradProblem) check(t *testing.T, perTensor int) float64 {
 	rng := rand.New(rand.NewSource(11))
 	worst := 0.0
 	const h = 1e-5 // central differences in float64: error O(h²) ≈ 1e-10
+	base := g.eval(t)
+	kinks := 0
 	for i, vals := range g.values {
 		for s := 0; s < perTensor; s++ {
 			j := rng.Intn(len(vals))
@@ -118,6 +120,14 @@ func (g *gradProblem) check(t *testing.T, perTensor int) float64 {
 			vals[j] = orig - h
 			down := g.eval(t)
 			vals[j] = orig
+			// A ReLU or max-pool kink within ±h makes the one-sided slopes
+			// disagree (on a smooth stretch they differ by O(h·L'') ≈ 1e-5 of
+			// the slope): no derivative to compare there, so skip the entry.
+			fwd, bwd := (up-base)/h, (base-down)/h
+			if math.Abs(fwd-bwd) > 1e-3*(math.Abs(fwd)+math.Abs(bwd))+1e-7 {
+				kinks++
+				continue
+			}
 			num := (up - down) / (2 * h)
 			// The floor 1e-4 keeps rounding noise of the difference quotient
 			// (≈ 2.2e-16·|L|/h ≈ 4e-11) out of the relative error of tiny gradients.
@@ -129,6 +139,12 @@ func (g *gradProblem) check(t *testing.T, perTensor int) float64 {
 				t.Errorf("%s[%d]: analytic %.9g, numeric %.9g (rel %.2g)", g.names[i], j, analytic[i][j], num, rel)
 			}
 		}
+	}
+	if kinks > 0 {
+		t.Logf("%d entries skipped: a kink within ±h", kinks)
+	}
+	if total := len(g.values) * perTensor; kinks*4 > total {
+		t.Errorf("%d of %d entries sit on kinks: the check compared too little", kinks, total)
 	}
 	return worst
 }

@@ -83,6 +83,8 @@ type Stepper struct {
 	Kind  Optimizer
 	Hyper Hyper
 	State State
+	// Rates, when set, multiplies the learning rate of each parameter.
+	Rates []float64
 }
 
 // NewStepper prepares an optimizer for parameters of the given sizes.
@@ -118,6 +120,10 @@ func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
 		if len(g) != len(w) || len(s.State.M[i]) != len(w) {
 			return fmt.Errorf("train: parameter #%d has %d values, gradient %d, state %d", i, len(w), len(g), len(s.State.M[i]))
 		}
+		lr := h.LearnRate
+		if s.Rates != nil {
+			lr *= s.Rates[i]
+		}
 		l2 := 0.0
 		if decay[i] {
 			l2 = h.L2
@@ -127,7 +133,7 @@ func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
 		case SGDM:
 			for j := range w {
 				gj := float64(g[j]) + l2*float64(w[j])
-				v := h.Momentum*float64(m[j]) - h.LearnRate*gj
+				v := h.Momentum*float64(m[j]) - lr*gj
 				m[j] = float32(v)
 				w[j] = float32(float64(w[j]) + v)
 			}
@@ -142,21 +148,21 @@ func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
 				if s.Kind == Nadam {
 					mhat = h.Beta1*mhat + (1-h.Beta1)*gj/c1
 				}
-				w[j] = float32(float64(w[j]) - h.LearnRate*mhat/(math.Sqrt(vj/c2)+h.Epsilon))
+				w[j] = float32(float64(w[j]) - lr*mhat/(math.Sqrt(vj/c2)+h.Epsilon))
 			}
 		case RMSProp:
 			for j := range w {
 				gj := float64(g[j]) + l2*float64(w[j])
 				vj := h.Beta2*float64(m[j]) + (1-h.Beta2)*gj*gj
 				m[j] = float32(vj)
-				w[j] = float32(float64(w[j]) - h.LearnRate*gj/(math.Sqrt(vj)+h.Epsilon))
+				w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(vj)+h.Epsilon))
 			}
 		case Adagrad:
 			for j := range w {
 				gj := float64(g[j]) + l2*float64(w[j])
 				sj := float64(m[j]) + gj*gj
 				m[j] = float32(sj)
-				w[j] = float32(float64(w[j]) - h.LearnRate*gj/(math.Sqrt(sj)+h.Epsilon))
+				w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(sj)+h.Epsilon))
 			}
 		case Adadelta:
 			d := s.State.V[i]
@@ -166,7 +172,7 @@ func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
 				delta := math.Sqrt(float64(d[j])+h.Epsilon) / math.Sqrt(uj+h.Epsilon) * gj
 				m[j] = float32(uj)
 				d[j] = float32(h.Rho*float64(d[j]) + (1-h.Rho)*delta*delta)
-				w[j] = float32(float64(w[j]) - h.LearnRate*delta)
+				w[j] = float32(float64(w[j]) - lr*delta)
 			}
 		}
 	}

@@ -25,10 +25,20 @@ type Remedies struct {
 	// LossMultiplier scales the loss (and so the gradient) by this factor; 0 or 1
 	// is off. With Adam it only changes the weight of epsilon.
 	LossMultiplier float64
+	// HeadRate multiplies the learning rate of the layer producing the logits
+	// (weights and bias), as MATLAB's WeightLearnRateFactor and
+	// BiasLearnRateFactor do; 0 or 1 is off.
+	HeadRate float64
+	// LogitPenalty adds LogitPenalty * (1/N) Σ z² over the logits z to the
+	// training loss, keeping the softmax out of saturation; 0 is off.
+	LogitPenalty float64
 }
 
+// DefaultRemedies is the recipe the command line uses unless told otherwise.
+var DefaultRemedies = Remedies{}
+
 // RemedyHelp documents ParseRemedies' syntax.
-const RemedyHelp = `comma-separated: warmup=STEPS, head=SCALE, clip=NORM, lossmul=FACTOR (e.g. "warmup=500,head=0.1"), or "none"`
+const RemedyHelp = `comma-separated: logitpen=WEIGHT (penalty on squared logits), headlr=FACTOR (learning rate of the last layer), warmup=STEPS, head=SCALE (last layer's initial weights), clip=NORM, lossmul=FACTOR (e.g. "logitpen=0.001,warmup=500"), or "none"`
 
 // ParseRemedies reads a spec such as "warmup=500,head=0.1".
 func ParseRemedies(spec string) (Remedies, error) {
@@ -55,6 +65,10 @@ func ParseRemedies(spec string) (Remedies, error) {
 			r.ClipNorm = f
 		case "lossmul":
 			r.LossMultiplier = f
+		case "headlr":
+			r.HeadRate = f
+		case "logitpen":
+			r.LogitPenalty = f
 		default:
 			return r, fmt.Errorf("train: unknown remedy %q (%s)", k, RemedyHelp)
 		}
@@ -76,6 +90,12 @@ func (r Remedies) String() string {
 	}
 	if r.LossMultiplier != 0 && r.LossMultiplier != 1 {
 		parts = append(parts, "lossmul="+strconv.FormatFloat(r.LossMultiplier, 'g', -1, 64))
+	}
+	if r.HeadRate != 0 && r.HeadRate != 1 {
+		parts = append(parts, "headlr="+strconv.FormatFloat(r.HeadRate, 'g', -1, 64))
+	}
+	if r.LogitPenalty > 0 {
+		parts = append(parts, "logitpen="+strconv.FormatFloat(r.LogitPenalty, 'g', -1, 64))
 	}
 	if len(parts) == 0 {
 		return "none"
@@ -132,4 +152,25 @@ func (r Remedies) adjust(grads [][]float32) {
 			g[j] *= float32(f)
 		}
 	}
+}
+
+// rates gives the per-parameter learning-rate factors of HeadRate (nil when off).
+func (r Remedies) rates(m *graph.Model, names []string) []float64 {
+	if r.HeadRate == 0 || r.HeadRate == 1 {
+		return nil
+	}
+	head := map[string]bool{}
+	if n := m.Producer(graph.LogitsValue); n != nil {
+		for _, in := range n.Inputs[1:] {
+			head[in] = true
+		}
+	}
+	out := make([]float64, len(names))
+	for i, name := range names {
+		out[i] = 1
+		if head[name] {
+			out[i] = r.HeadRate
+		}
+	}
+	return out
 }
