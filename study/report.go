@@ -112,7 +112,7 @@ func sci(v float64) string {
 
 func writeCSV(buf *bytes.Buffer, rows []*Row) error {
 	w := csv.NewWriter(buf)
-	w.Write([]string{"loss", "optimizer", "epochs", "batch_size", "seeds", "val_accuracy_mean", "val_accuracy_sd", "val_accuracy_per_seed",
+	w.Write([]string{"loss", "optimizer", "remedies", "epochs", "batch_size", "seeds", "val_accuracy_mean", "val_accuracy_sd", "val_accuracy_per_seed",
 		"final_train_loss", "final_val_loss", "train_seconds", "images_per_second", "parity_max_abs", "onnxgo_max_abs", "labels_agree", "paper_accuracy"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, r := range rows {
@@ -124,7 +124,7 @@ func writeCSV(buf *bytes.Buffer, rows []*Row) error {
 		if r.Setting.Paper > 0 {
 			paper = f(r.Setting.Paper)
 		}
-		w.Write([]string{string(r.Setting.Loss), string(r.Setting.Optimizer), strconv.Itoa(r.Setting.Epochs), strconv.Itoa(r.Setting.BatchSize),
+		w.Write([]string{string(r.Setting.Loss), string(r.Setting.Optimizer), r.Setting.Remedies.String(), strconv.Itoa(r.Setting.Epochs), strconv.Itoa(r.Setting.BatchSize),
 			strconv.Itoa(len(r.Seeds)), f(r.Mean), f(r.SD), strings.Join(per, " "), f(r.TrainLoss), f(r.ValLoss), f(r.Seconds), f(r.ImagesPS),
 			f(r.Parity), f(r.OnnxGo), f(r.LabelsAgree), paper})
 	}
@@ -135,8 +135,8 @@ func writeCSV(buf *bytes.Buffer, rows []*Row) error {
 // markdownTable is Table 1's shape with our measurements beside the paper's.
 func markdownTable(rows []*Row) string {
 	var b strings.Builder
-	b.WriteString("| loss | optimizer | epochs | batch | validation accuracy % (mean ± sd) | per seed | paper % | final loss (train / val) | train time s | images/s | parity native-ONNX | onnx-go |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| loss | optimizer | remedies | epochs | batch | validation accuracy % (mean ± sd) | per seed | paper % | final loss (train / val) | train time s | images/s | parity native-ONNX | onnx-go |\n")
+	b.WriteString("| --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		var per []string
 		for _, a := range r.ValAcc {
@@ -146,8 +146,8 @@ func markdownTable(rows []*Row) string {
 		if r.Setting.Paper > 0 {
 			paper = pct(r.Setting.Paper)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s ± %s | %s | %s | %.4f / %.4f | %.0f | %.0f | %s | %s |\n",
-			r.Setting.Loss, strings.ToUpper(string(r.Setting.Optimizer)), r.Setting.Epochs, r.Setting.BatchSize,
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s ± %s | %s | %s | %.4f / %.4f | %.0f | %.0f | %s | %s |\n",
+			r.Setting.Loss, strings.ToUpper(string(r.Setting.Optimizer)), r.Setting.Remedies, r.Setting.Epochs, r.Setting.BatchSize,
 			pct(r.Mean), pct(r.SD), strings.Join(per, ", "), paper, r.TrainLoss, r.ValLoss, r.Seconds, r.ImagesPS, sci(r.Parity), sci(r.OnnxGo))
 	}
 	return b.String()
@@ -166,8 +166,8 @@ func writeFigures(dir string, rows []*Row) ([]string, error) {
 		if _, ok := byOpt[o]; !ok {
 			optOrder = append(optOrder, o)
 		}
-		byOpt[o] = append(byOpt[o], train.Run{Name: string(r.Setting.Loss), History: r.Runs[0].History})
-		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], train.Run{Name: strings.ToUpper(string(o)), History: r.Runs[0].History})
+		byOpt[o] = append(byOpt[o], train.Run{Name: r.Setting.Label(), History: r.Runs[0].History})
+		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], train.Run{Name: strings.ToUpper(string(o)) + r.Setting.remedyTag(), History: r.Runs[0].History})
 	}
 	for _, o := range optOrder {
 		for _, m := range []struct {
@@ -206,7 +206,7 @@ func barChart(path string, rows []*Row) error {
 	for i, r := range rows {
 		vals[i] = 100 * r.Best
 		lo = math.Min(lo, vals[i])
-		names = append(names, fmt.Sprintf("%s\n%s", r.Setting.Loss, strings.ToUpper(string(r.Setting.Optimizer))))
+		names = append(names, fmt.Sprintf("%s\n%s", r.Setting.Label(), strings.ToUpper(string(r.Setting.Optimizer))))
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {
@@ -231,8 +231,8 @@ func barChart(path string, rows []*Row) error {
 func reportText(opts Options, rows []*Row, table string, figs []string, wall time.Duration) string {
 	var b strings.Builder
 	b.WriteString("# onnxdigits study\n\n")
-	fmt.Fprintf(&b, "Data: `%s`. Architecture: `%s`. Learning rate %g. Seeds: %v. Remedies: `%s`. Epochs scale %g. Wall time %s.\n\n",
-		opts.Data, orStr(opts.Arch, "conv5x5x20,bn,relu,fc10"), orF(opts.LearnRate, 0.01), orSeeds(opts.Seeds), opts.Remedies, orF(opts.EpochsScale, 1), wall.Round(time.Second))
+	fmt.Fprintf(&b, "Data: `%s`. Architecture: `%s`. Learning rate %g. Seeds: %v. Remedies: %s. Epochs scale %g. Wall time %s.\n\n",
+		opts.Data, orStr(opts.Arch, "conv5x5x20,bn,relu,fc10"), orF(opts.LearnRate, 0.01), orSeeds(opts.Seeds), variantList(opts), orF(opts.EpochsScale, 1), wall.Round(time.Second))
 	b.WriteString("Validation accuracy is measured after the last epoch on the held-out split (the paper's 250 per class for the synthetic set; the 10k test set for MNIST). ")
 	b.WriteString("Every model is exported to ONNX (`models/`), re-imported and run on the same validation images: \"parity\" is the largest absolute difference of a class probability between the trained model and its re-imported ONNX file, \"onnx-go\" the same against the independent onnx-go importer (n/a where it cannot run the graph).\n\n")
 	b.WriteString("## Table (the paper's Table 1 shape)\n\n")
@@ -241,10 +241,63 @@ func reportText(opts Options, rows []*Row, table string, figs []string, wall tim
 	for _, f := range figs {
 		fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(f, ".png"), f)
 	}
+	if len(remedyVariants(opts)) > 1 {
+		b.WriteString("\n" + remedyEffect(rows) + "\n")
+	}
 	best := slices.MaxFunc(rows, func(a, c *Row) int { return cmpF(a.Mean, c.Mean) })
 	worst := slices.MinFunc(rows, func(a, c *Row) int { return cmpF(a.Mean, c.Mean) })
 	fmt.Fprintf(&b, "## Summary\n\nBest: %s with %s %% mean validation accuracy; worst: %s with %s %%.\n",
 		best.Setting.Name(), pct(best.Mean), worst.Setting.Name(), pct(worst.Mean))
+	return b.String()
+}
+
+func variantList(opts Options) string {
+	var v []string
+	for _, r := range remedyVariants(opts) {
+		v = append(v, "`"+r.String()+"`")
+	}
+	return strings.Join(v, ", ")
+}
+
+// remedyEffect tabulates each configuration's mean accuracy (and worst seed)
+// per remedy variant, side by side.
+func remedyEffect(rows []*Row) string {
+	type key struct {
+		l train.Loss
+		o train.Optimizer
+	}
+	var keys []key
+	var variants []string
+	cell := map[key]map[string]*Row{}
+	for _, r := range rows {
+		k := key{r.Setting.Loss, r.Setting.Optimizer}
+		if cell[k] == nil {
+			cell[k] = map[string]*Row{}
+			keys = append(keys, k)
+		}
+		v := r.Setting.Remedies.String()
+		if !slices.Contains(variants, v) {
+			variants = append(variants, v)
+		}
+		cell[k][v] = r
+	}
+	var b strings.Builder
+	b.WriteString("## Remedies compared\n\nMean validation accuracy % over the seeds (worst seed in brackets) per recipe variant.\n\n| loss | optimizer |")
+	for _, v := range variants {
+		fmt.Fprintf(&b, " `%s` |", v)
+	}
+	b.WriteString("\n| --- | --- |" + strings.Repeat(" ---: |", len(variants)) + "\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "| %s | %s |", k.l, strings.ToUpper(string(k.o)))
+		for _, v := range variants {
+			if r := cell[k][v]; r != nil {
+				fmt.Fprintf(&b, " %s (%s) |", pct(r.Mean), pct(slices.Min(r.ValAcc)))
+			} else {
+				b.WriteString(" - |")
+			}
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 

@@ -25,19 +25,30 @@ type Setting struct {
 	Epochs    int
 	BatchSize int
 	Paper     float64
+	Remedies  train.Remedies
 }
 
-// Name is "loss-optimizer".
-func (s Setting) Name() string { return string(s.Loss) + "-" + string(s.Optimizer) }
+// Name is "loss-optimizer", followed by "+remedies" when any are on.
+func (s Setting) Name() string { return string(s.Loss) + "-" + string(s.Optimizer) + s.remedyTag() }
+
+// Label is the loss, followed by "+remedies" when any are on (curve legends).
+func (s Setting) Label() string { return string(s.Loss) + s.remedyTag() }
+
+func (s Setting) remedyTag() string {
+	if r := s.Remedies.String(); r != "none" {
+		return "+" + r
+	}
+	return ""
+}
 
 // Table1 is the paper's Table 1 (validation accuracy on MATLAB's Digits set).
 var Table1 = []Setting{
-	{train.CrossEntropy, train.SGDM, 25, 64, 0.9965},
-	{train.CrossEntropy, train.Adam, 25, 64, 0.9952},
-	{train.MAE, train.SGDM, 60, 43, 0.9944},
-	{train.MAE, train.Adam, 40, 100, 0.9960},
-	{train.SSE, train.SGDM, 25, 128, 0.9968},
-	{train.SSE, train.Adam, 20, 43, 0.9972},
+	{Loss: train.CrossEntropy, Optimizer: train.SGDM, Epochs: 25, BatchSize: 64, Paper: 0.9965},
+	{Loss: train.CrossEntropy, Optimizer: train.Adam, Epochs: 25, BatchSize: 64, Paper: 0.9952},
+	{Loss: train.MAE, Optimizer: train.SGDM, Epochs: 60, BatchSize: 43, Paper: 0.9944},
+	{Loss: train.MAE, Optimizer: train.Adam, Epochs: 40, BatchSize: 100, Paper: 0.9960},
+	{Loss: train.SSE, Optimizer: train.SGDM, Epochs: 25, BatchSize: 128, Paper: 0.9968},
+	{Loss: train.SSE, Optimizer: train.Adam, Epochs: 20, BatchSize: 43, Paper: 0.9972},
 }
 
 // Options configure Run. Zero fields take the defaults noted.
@@ -54,7 +65,9 @@ type Options struct {
 	Arch              string  // "" is the paper's network
 	LearnRate         float64 // 0 is 0.01
 	LossScale         float64 // robust losses' scale, 0 for their defaults
-	Remedies          train.Remedies
+	// Remedies lists the recipe variants to compare: every setting runs once
+	// per entry (for every seed). nil is {train.DefaultRemedies}.
+	Remedies []train.Remedies
 	// SkipOnnxGo leaves onnx-go out of the parity check (it is slow).
 	SkipOnnxGo bool
 	Progress   io.Writer // nil for silence
@@ -78,7 +91,8 @@ type Result struct {
 func (r *Result) Final() train.EpochStats { return r.History[len(r.History)-1] }
 
 // Settings lists what Run trains for opts: the paper's rows for the chosen
-// losses and optimizers, in Table 1's order, then the other combinations.
+// losses and optimizers, in Table 1's order, then the other combinations;
+// each once per remedy variant.
 func Settings(opts Options) []Setting {
 	losses, opts2 := opts.Losses, opts.Optimizers
 	if losses == nil {
@@ -101,10 +115,20 @@ func Settings(opts Options) []Setting {
 				}
 			}
 			s.Epochs = max(1, int(math.Round(float64(s.Epochs)*scale)))
-			out = append(out, s)
+			for _, r := range remedyVariants(opts) {
+				s.Remedies = r
+				out = append(out, s)
+			}
 		}
 	}
 	return out
+}
+
+func remedyVariants(opts Options) []train.Remedies {
+	if len(opts.Remedies) == 0 {
+		return []train.Remedies{train.DefaultRemedies}
+	}
+	return opts.Remedies
 }
 
 func or(v, d int) int {
@@ -169,7 +193,7 @@ func runOne(ctx context.Context, opts Options, s Setting, seed int64, tr, va *di
 	cfg := train.Config{
 		Arch: opts.Arch, Loss: s.Loss, LossScale: opts.LossScale, Optimizer: s.Optimizer,
 		Epochs: s.Epochs, BatchSize: s.BatchSize, Seed: seed, Dataset: opts.Data,
-		Hyper: train.Hyper{LearnRate: opts.LearnRate}, Remedies: opts.Remedies,
+		Hyper: train.Hyper{LearnRate: opts.LearnRate}, Remedies: s.Remedies,
 		Checkpoint: filepath.Join(opts.Out, "models", fmt.Sprintf("%s-s%d.ckpt", s.Name(), seed)),
 	}
 	var rec train.Recorder

@@ -18,6 +18,7 @@ func TestSettings(t *testing.T) {
 	}
 	for i, p := range Table1 {
 		found := false
+		p.Remedies = train.DefaultRemedies
 		for _, q := range s {
 			found = found || q == p
 		}
@@ -71,12 +72,44 @@ func TestTinyStudy(t *testing.T) {
 		t.Fatalf("table.csv: %d records, %v", len(recs), err)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "table.md"))
-	for _, want := range []string{"crossentropy | SGDM | 1 | 64", "sse | ADAM | 1 | 43", "99.72"} {
+	rem := train.DefaultRemedies.String()
+	for _, want := range []string{"crossentropy | SGDM | " + rem + " | 1 | 64", "sse | ADAM | " + rem + " | 1 | 43", "99.72"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, md)
 		}
 	}
-	if !strings.Contains(log.String(), "[6/6] sse-adam") {
+	if !strings.Contains(log.String(), "[6/6] "+Table1[5].Name()) && !strings.Contains(log.String(), "[6/6] sse-adam+") {
 		t.Errorf("progress does not name the runs:\n%s", log.String())
+	}
+}
+
+// TestRemedyVariants compares two recipes on one setting: every seed runs once
+// per variant and the report puts them side by side.
+func TestRemedyVariants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains four small models")
+	}
+	dir := t.TempDir()
+	variants := []train.Remedies{{}, {LogitPenalty: 0.001}}
+	res, err := Run(context.Background(), Options{Data: "synthetic:20", Out: dir, EpochsScale: 0.01, SkipOnnxGo: true,
+		Losses: []train.Loss{train.MAE}, Optimizers: []train.Optimizer{train.Adam}, Seeds: []int64{1, 2}, Remedies: variants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 2 variants x 2 seeds", len(res))
+	}
+	names := map[string]bool{}
+	for _, r := range res {
+		names[r.Setting.Name()] = true
+	}
+	if !names["mae-adam"] || !names["mae-adam+logitpen=0.001"] {
+		t.Errorf("runs %v", names)
+	}
+	report, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, want := range []string{"## Remedies compared", "| mae | ADAM |", "`none`", "`logitpen=0.001`", "mae | ADAM | logitpen=0.001 | 1 | 100"} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, report)
+		}
 	}
 }
