@@ -49,7 +49,7 @@ func trainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "resume", Usage: "continue training from --checkpoint"},
 			&cli.StringFlag{Name: "curves", Usage: "write history.csv, accuracy.png and loss.png into this folder"},
 			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning)"},
-			&cli.StringFlag{Name: "remedies", Value: "none", Usage: "recipe changes for saturating losses: " + train.RemedyHelp},
+			&cli.StringFlag{Name: "remedies", Value: train.DefaultRemedies.String(), Usage: "recipe changes for saturating losses: " + train.RemedyHelp},
 		},
 		Action: runTrain,
 	}
