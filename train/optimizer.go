@@ -3,6 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Optimizer names an update rule.
@@ -106,75 +109,109 @@ func NewStepper(kind Optimizer, h Hyper, sizes []int) (*Stepper, error) {
 }
 
 // Step updates params in place. grads are the loss gradients (without L2).
+// The update runs on all cores in chunks of at most stepChunk values: Adam's
+// float64 update of the paper's 115,200 dense weights is a fifth of a batch-43
+// training step on one core.
 func (s *Stepper) Step(params, grads [][]float32, decay []bool) error {
-	if len(params) != len(s.State.M) || len(grads) != len(params) {
-		return fmt.Errorf("train: optimizer has state for %d parameters, got %d params and %d grads", len(s.State.M), len(params), len(grads))
+	if len(params) != len(s.State.M) || len(grads) != len(params) || len(decay) != len(params) {
+		return fmt.Errorf("train: optimizer has state for %d parameters, got %d params, %d grads and %d decay flags", len(s.State.M), len(params), len(grads), len(decay))
 	}
-	h := s.Hyper
+	for i, w := range params {
+		if len(grads[i]) != len(w) || len(s.State.M[i]) != len(w) {
+			return fmt.Errorf("train: parameter #%d has %d values, gradient %d, state %d", i, len(w), len(grads[i]), len(s.State.M[i]))
+		}
+	}
 	s.State.Step++
+	type chunk struct{ i, lo, hi int }
+	var chunks []chunk
+	for i, w := range params {
+		for lo := 0; lo < len(w); lo += stepChunk {
+			chunks = append(chunks, chunk{i, lo, min(lo+stepChunk, len(w))})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		for {
+			k := int(next.Add(1) - 1)
+			if k >= len(chunks) {
+				return
+			}
+			c := chunks[k]
+			s.update(c.i, params[c.i][c.lo:c.hi], grads[c.i][c.lo:c.hi], decay[c.i], c.lo, c.hi)
+		}
+	}
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	return nil
+}
+
+// stepChunk is the most values one goroutine updates at a time.
+const stepChunk = 16384
+
+// update applies the step to w = params[i][lo:hi] with gradient g.
+func (s *Stepper) update(i int, w, g []float32, decay bool, lo, hi int) {
+	h := s.Hyper
 	t := float64(s.State.Step)
 	c1 := 1 - math.Pow(h.Beta1, t)
 	c2 := 1 - math.Pow(h.Beta2, t)
-	for i, w := range params {
-		g := grads[i]
-		if len(g) != len(w) || len(s.State.M[i]) != len(w) {
-			return fmt.Errorf("train: parameter #%d has %d values, gradient %d, state %d", i, len(w), len(g), len(s.State.M[i]))
+	lr := h.LearnRate
+	if s.Rates != nil {
+		lr *= s.Rates[i]
+	}
+	l2 := 0.0
+	if decay {
+		l2 = h.L2
+	}
+	m := s.State.M[i][lo:hi]
+	switch s.Kind {
+	case SGDM:
+		for j := range w {
+			gj := float64(g[j]) + l2*float64(w[j])
+			v := h.Momentum*float64(m[j]) - lr*gj
+			m[j] = float32(v)
+			w[j] = float32(float64(w[j]) + v)
 		}
-		lr := h.LearnRate
-		if s.Rates != nil {
-			lr *= s.Rates[i]
+	case Adam, Nadam:
+		v := s.State.V[i][lo:hi]
+		for j := range w {
+			gj := float64(g[j]) + l2*float64(w[j])
+			mj := h.Beta1*float64(m[j]) + (1-h.Beta1)*gj
+			vj := h.Beta2*float64(v[j]) + (1-h.Beta2)*gj*gj
+			m[j], v[j] = float32(mj), float32(vj)
+			mhat := mj / c1
+			if s.Kind == Nadam {
+				mhat = h.Beta1*mhat + (1-h.Beta1)*gj/c1
+			}
+			w[j] = float32(float64(w[j]) - lr*mhat/(math.Sqrt(vj/c2)+h.Epsilon))
 		}
-		l2 := 0.0
-		if decay[i] {
-			l2 = h.L2
+	case RMSProp:
+		for j := range w {
+			gj := float64(g[j]) + l2*float64(w[j])
+			vj := h.Beta2*float64(m[j]) + (1-h.Beta2)*gj*gj
+			m[j] = float32(vj)
+			w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(vj)+h.Epsilon))
 		}
-		m := s.State.M[i]
-		switch s.Kind {
-		case SGDM:
-			for j := range w {
-				gj := float64(g[j]) + l2*float64(w[j])
-				v := h.Momentum*float64(m[j]) - lr*gj
-				m[j] = float32(v)
-				w[j] = float32(float64(w[j]) + v)
-			}
-		case Adam, Nadam:
-			v := s.State.V[i]
-			for j := range w {
-				gj := float64(g[j]) + l2*float64(w[j])
-				mj := h.Beta1*float64(m[j]) + (1-h.Beta1)*gj
-				vj := h.Beta2*float64(v[j]) + (1-h.Beta2)*gj*gj
-				m[j], v[j] = float32(mj), float32(vj)
-				mhat := mj / c1
-				if s.Kind == Nadam {
-					mhat = h.Beta1*mhat + (1-h.Beta1)*gj/c1
-				}
-				w[j] = float32(float64(w[j]) - lr*mhat/(math.Sqrt(vj/c2)+h.Epsilon))
-			}
-		case RMSProp:
-			for j := range w {
-				gj := float64(g[j]) + l2*float64(w[j])
-				vj := h.Beta2*float64(m[j]) + (1-h.Beta2)*gj*gj
-				m[j] = float32(vj)
-				w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(vj)+h.Epsilon))
-			}
-		case Adagrad:
-			for j := range w {
-				gj := float64(g[j]) + l2*float64(w[j])
-				sj := float64(m[j]) + gj*gj
-				m[j] = float32(sj)
-				w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(sj)+h.Epsilon))
-			}
-		case Adadelta:
-			d := s.State.V[i]
-			for j := range w {
-				gj := float64(g[j]) + l2*float64(w[j])
-				uj := h.Rho*float64(m[j]) + (1-h.Rho)*gj*gj
-				delta := math.Sqrt(float64(d[j])+h.Epsilon) / math.Sqrt(uj+h.Epsilon) * gj
-				m[j] = float32(uj)
-				d[j] = float32(h.Rho*float64(d[j]) + (1-h.Rho)*delta*delta)
-				w[j] = float32(float64(w[j]) - lr*delta)
-			}
+	case Adagrad:
+		for j := range w {
+			gj := float64(g[j]) + l2*float64(w[j])
+			sj := float64(m[j]) + gj*gj
+			m[j] = float32(sj)
+			w[j] = float32(float64(w[j]) - lr*gj/(math.Sqrt(sj)+h.Epsilon))
+		}
+	case Adadelta:
+		d := s.State.V[i][lo:hi]
+		for j := range w {
+			gj := float64(g[j]) + l2*float64(w[j])
+			uj := h.Rho*float64(m[j]) + (1-h.Rho)*gj*gj
+			delta := math.Sqrt(float64(d[j])+h.Epsilon) / math.Sqrt(uj+h.Epsilon) * gj
+			m[j] = float32(uj)
+			d[j] = float32(h.Rho*float64(d[j]) + (1-h.Rho)*delta*delta)
+			w[j] = float32(float64(w[j]) - lr*delta)
 		}
 	}
-	return nil
 }
