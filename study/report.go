@@ -254,7 +254,7 @@ func reportText(opts Options, rows []*Row, table string, figs []string, wall tim
 func variantList(opts Options) string {
 	var v []string
 	for _, r := range remedyVariants(opts) {
-		v = append(v, "`"+r.String()+"`")
+		v = append(v, "`"+r+"`")
 	}
 	return strings.Join(v, ", ")
 }
@@ -275,7 +275,7 @@ func remedyEffect(rows []*Row) string {
 			cell[k] = map[string]*Row{}
 			keys = append(keys, k)
 		}
-		v := r.Setting.Remedies.String()
+		v := r.Setting.Variant
 		if !slices.Contains(variants, v) {
 			variants = append(variants, v)
 		}
@@ -290,7 +290,16 @@ func remedyEffect(rows []*Row) string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "| %s | %s |", k.l, strings.ToUpper(string(k.o)))
 		for _, v := range variants {
-			if r := cell[k][v]; r != nil {
+			r := cell[k][v]
+			if r == nil { // a variant that resolved to another's recipe ran once
+				want, _ := train.ParseRemedies(v, k.o)
+				for _, c := range cell[k] {
+					if c.Setting.Remedies == want {
+						r = c
+					}
+				}
+			}
+			if r != nil {
 				fmt.Fprintf(&b, " %s (%s) |", pct(r.Mean), pct(slices.Min(r.ValAcc)))
 			} else {
 				b.WriteString(" - |")

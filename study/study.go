@@ -26,6 +26,8 @@ type Setting struct {
 	BatchSize int
 	Paper     float64
 	Remedies  train.Remedies
+	// Variant is the spec Remedies came from ("default" resolves per optimizer).
+	Variant string
 }
 
 // Name is "loss-optimizer", followed by "+remedies" when any are on.
@@ -65,9 +67,10 @@ type Options struct {
 	Arch              string  // "" is the paper's network
 	LearnRate         float64 // 0 is 0.01
 	LossScale         float64 // robust losses' scale, 0 for their defaults
-	// Remedies lists the recipe variants to compare: every setting runs once
-	// per entry (for every seed). nil is {train.DefaultRemedies}.
-	Remedies []train.Remedies
+	// Remedies lists the recipe variants to compare, as train.ParseRemedies
+	// specs: every setting runs once per entry (for every seed). nil is
+	// {"default"}, which resolves per optimizer.
+	Remedies []string
 	// SkipOnnxGo leaves onnx-go out of the parity check (it is slow).
 	SkipOnnxGo bool
 	Progress   io.Writer // nil for silence
@@ -115,18 +118,23 @@ func Settings(opts Options) []Setting {
 				}
 			}
 			s.Epochs = max(1, int(math.Round(float64(s.Epochs)*scale)))
-			for _, r := range remedyVariants(opts) {
-				s.Remedies = r
-				out = append(out, s)
+			seen := map[train.Remedies]bool{}
+			for _, v := range remedyVariants(opts) {
+				s.Variant = v
+				s.Remedies, _ = train.ParseRemedies(v, o) // Run checks the specs
+				if !seen[s.Remedies] { // "default" may equal another variant
+					seen[s.Remedies] = true
+					out = append(out, s)
+				}
 			}
 		}
 	}
 	return out
 }
 
-func remedyVariants(opts Options) []train.Remedies {
+func remedyVariants(opts Options) []string {
 	if len(opts.Remedies) == 0 {
-		return []train.Remedies{train.DefaultRemedies}
+		return []string{train.DefaultSpec}
 	}
 	return opts.Remedies
 }
@@ -147,6 +155,11 @@ func Run(ctx context.Context, opts Options) ([]*Result, error) {
 	}
 	if opts.Out == "" {
 		opts.Out = "study"
+	}
+	for _, v := range opts.Remedies {
+		if _, err := train.ParseRemedies(v, train.Adam); err != nil {
+			return nil, fmt.Errorf("study: %w", err)
+		}
 	}
 	seeds := opts.Seeds
 	if len(seeds) == 0 {

@@ -18,7 +18,7 @@ func TestSettings(t *testing.T) {
 	}
 	for i, p := range Table1 {
 		found := false
-		p.Remedies = train.DefaultRemedies
+		p.Remedies, p.Variant = train.DefaultRemedies(p.Optimizer), train.DefaultSpec
 		for _, q := range s {
 			found = found || q == p
 		}
@@ -72,8 +72,7 @@ func TestTinyStudy(t *testing.T) {
 		t.Fatalf("table.csv: %d records, %v", len(recs), err)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "table.md"))
-	rem := train.DefaultRemedies.String()
-	for _, want := range []string{"crossentropy | SGDM | " + rem + " | 1 | 64", "sse | ADAM | " + rem + " | 1 | 43", "99.72"} {
+	for _, want := range []string{"crossentropy | SGDM | logitpen=0.001 | 1 | 64", "sse | ADAM | headlr=0.1,logitpen=0.001 | 1 | 43", "99.72"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("table.md lacks %q:\n%s", want, md)
 		}
@@ -90,7 +89,7 @@ func TestRemedyVariants(t *testing.T) {
 		t.Skip("trains four small models")
 	}
 	dir := t.TempDir()
-	variants := []train.Remedies{{}, {LogitPenalty: 0.001}}
+	variants := []string{"none", "logitpen=0.001"}
 	res, err := Run(context.Background(), Options{Data: "synthetic:20", Out: dir, EpochsScale: 0.01, SkipOnnxGo: true,
 		Losses: []train.Loss{train.MAE}, Optimizers: []train.Optimizer{train.Adam}, Seeds: []int64{1, 2}, Remedies: variants})
 	if err != nil {

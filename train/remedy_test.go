@@ -22,14 +22,18 @@ func TestParseRemedies(t *testing.T) {
 		{"warmup=200, head=0.1,clip=5,lossmul=10", Remedies{WarmupSteps: 200, HeadScale: 0.1, ClipNorm: 5, LossMultiplier: 10}, "warmup=200,head=0.1,clip=5,lossmul=10"},
 		{"logitpen=0.01,headlr=0.1", Remedies{HeadRate: 0.1, LogitPenalty: 0.01}, "headlr=0.1,logitpen=0.01"},
 		{"headlr=1", Remedies{HeadRate: 1}, "none"},
+		{"default", Remedies{LogitPenalty: 0.001, HeadRate: 0.1}, "headlr=0.1,logitpen=0.001"},
 	} {
-		got, err := ParseRemedies(tc.in)
+		got, err := ParseRemedies(tc.in, Adam)
 		if err != nil || got != tc.want || got.String() != tc.str {
 			t.Errorf("ParseRemedies(%q) = %+v (%q), %v", tc.in, got, got.String(), err)
 		}
 	}
+	if r, err := ParseRemedies("default", SGDM); err != nil || r.String() != "logitpen=0.001" {
+		t.Errorf(`ParseRemedies("default", SGDM) = %v, %v`, r, err)
+	}
 	for _, bad := range []string{"warmup", "warmup=1.5", "head=-1", "clip=NaN", "magic=1", "warmup=x"} {
-		if _, err := ParseRemedies(bad); err == nil {
+		if _, err := ParseRemedies(bad, Adam); err == nil {
 			t.Errorf("ParseRemedies(%q) succeeded", bad)
 		}
 	}

@@ -38,7 +38,7 @@ func studyCommand() *cli.Command {
 			&cli.Float64Flag{Name: "learn-rate", Value: 0.01, Usage: "learning rate"},
 			&cli.Float64Flag{Name: "loss-scale", Usage: "scale of the robust losses (0 for their defaults)"},
 			&cli.StringFlag{Name: "arch", Value: graph.DefaultArch, Usage: "network: " + graph.ArchHelp},
-			&cli.StringFlag{Name: "remedies", Value: train.DefaultRemedies.String(), Usage: "recipe changes: " + train.RemedyHelp + "; several variants separated by \";\" are compared (each setting runs once per variant)"},
+			&cli.StringFlag{Name: "remedies", Value: train.DefaultSpec, Usage: "recipe changes: " + train.RemedyHelp + "; several variants separated by \";\" are compared (each setting runs once per variant)"},
 			&cli.BoolFlag{Name: "skip-onnx-go", Usage: "leave onnx-go out of the parity check"},
 		},
 		Action: runStudy,
@@ -77,13 +77,11 @@ func runStudy(c *cli.Context) error {
 	if c.Float64("epochs-scale") <= 0 {
 		return badUsage("--epochs-scale must be positive")
 	}
-	var rem []train.Remedies
-	for _, spec := range strings.Split(c.String("remedies"), ";") {
-		r, err := train.ParseRemedies(spec)
-		if err != nil {
+	rem := strings.Split(c.String("remedies"), ";")
+	for _, spec := range rem {
+		if _, err := train.ParseRemedies(spec, train.Adam); err != nil {
 			return usageError{err}
 		}
-		rem = append(rem, r)
 	}
 	w := c.App.Writer
 	o := study.Options{

@@ -49,7 +49,7 @@ func trainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "resume", Usage: "continue training from --checkpoint"},
 			&cli.StringFlag{Name: "curves", Usage: "write history.csv, accuracy.png and loss.png into this folder"},
 			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning)"},
-			&cli.StringFlag{Name: "remedies", Value: train.DefaultRemedies.String(), Usage: "recipe changes for saturating losses: " + train.RemedyHelp},
+			&cli.StringFlag{Name: "remedies", Value: train.DefaultSpec, Usage: "recipe changes that keep the softmax out of saturation: " + train.RemedyHelp},
 		},
 		Action: runTrain,
 	}
@@ -85,11 +85,18 @@ func runTrain(c *cli.Context) error {
 		Checkpoint: c.String("checkpoint"),
 		Resume:     c.Bool("resume"),
 	}
-	rem, err := train.ParseRemedies(c.String("remedies"))
+	rem, err := train.ParseRemedies(c.String("remedies"), cfg.Optimizer)
 	if err != nil {
 		return usageError{err}
 	}
 	cfg.Remedies = rem
+	if cfg.Resume && !c.IsSet("remedies") {
+		// Continue with the checkpoint's recipe, even one saved before the
+		// default changed; an explicit --remedies must match it.
+		if ck, err := train.LoadCheckpoint(cfg.Checkpoint); err == nil {
+			cfg.Remedies = ck.Config.Remedies
+		}
+	}
 	if cfg.Epochs < 1 || cfg.BatchSize < 1 {
 		return badUsage("--epochs and --batch-size must be at least 1")
 	}
@@ -110,8 +117,8 @@ func runTrain(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(w, "data %s: %d training, %d validation images\n", cfg.Dataset, trainSet.Len(), valSet.Len())
-	fmt.Fprintf(w, "training %s with %s loss, %s, %d epochs, batch %d, learn rate %g\n",
-		orDefault(cfg.Arch, "the --init model"), cfg.Loss, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Hyper.LearnRate)
+	fmt.Fprintf(w, "training %s with %s loss, %s, %d epochs, batch %d, learn rate %g, remedies %s\n",
+		orDefault(cfg.Arch, "the --init model"), cfg.Loss, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Hyper.LearnRate, cfg.Remedies)
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
