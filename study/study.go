@@ -122,7 +122,7 @@ func Settings(opts Options) []Setting {
 			for _, v := range remedyVariants(opts) {
 				s.Variant = v
 				s.Remedies, _ = train.ParseRemedies(v, o) // Run checks the specs
-				if !seen[s.Remedies] { // "default" may equal another variant
+				if !seen[s.Remedies] {                    // "default" may equal another variant
 					seen[s.Remedies] = true
 					out = append(out, s)
 				}
