@@ -122,7 +122,8 @@ func Settings(opts Options) []Setting {
 			for _, v := range remedyVariants(opts) {
 				s.Variant = v
 				s.Remedies, _ = train.ParseRemedies(v, o) // Run checks the specs
-				if !seen[s.Remedies] {                    // "default" may equal another variant
+				// "default" may resolve to another variant's recipe: run it once.
+				if !seen[s.Remedies] {
 					seen[s.Remedies] = true
 					out = append(out, s)
 				}
