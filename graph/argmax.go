@@ -47,6 +47,18 @@ func reducedShape(x []int, axis int, keep bool) []int {
 	return out
 }
 
+// ArgMaxNode adds the int64 index of the largest value along axis of x (the
+// axis dropped), as ONNX ArgMax with keepdims 0. The trainer reads its
+// predictions from it: an int64 result is never reused as scratch by the tape
+// machine, unlike a float value whose last use in the graph has passed.
+func ArgMaxNode(x *G.Node, axis int) (*G.Node, error) {
+	axis, err := normAxis(axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&argmaxOp{axis: axis, dims: x.Dims()}, x)
+}
+
 func (a *ArgMax) Forward(b *Builder, n *Node) ([]*G.Node, error) {
 	x, err := b.Input(n, 0)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	G "gorgonia.org/gorgonia"
 )
 
 // Remedies are optional changes to the recipe, each named and off by default, for
@@ -194,4 +195,30 @@ func (r Remedies) rates(m *graph.Model, names []string) []float64 {
 		}
 	}
 	return out
+}
+
+// objective is the training objective: the classification loss plus, with
+// LogitPenalty, LogitPenalty * (1/N) Σ z² over the logits z (N,K).
+func (r Remedies) objective(loss, logits *G.Node) (*G.Node, error) {
+	if r.LogitPenalty <= 0 {
+		return loss, nil
+	}
+	c := r.LogitPenalty / float64(logits.Shape()[0])
+	var k G.Value = G.NewF32(float32(c))
+	if logits.Dtype() == G.Float64 {
+		k = G.NewF64(c)
+	}
+	sq, err := G.Square(logits)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := G.Sum(sq)
+	if err != nil {
+		return nil, err
+	}
+	pen, err := G.Mul(sum, G.NewConstant(k))
+	if err != nil {
+		return nil, err
+	}
+	return G.Add(loss, pen)
 }

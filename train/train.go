@@ -158,7 +158,8 @@ type trainer struct {
 	image      *G.Node
 	target     *G.Node
 	logits     *G.Node
-	loss       *G.Node
+	loss       *G.Node // the classification loss (without a logit penalty)
+	pred       *G.Node // argmax of the logits, int64
 	params     [][]float32
 	decay      []bool
 	paramNames []string
@@ -257,28 +258,18 @@ func (t *trainer) build() error {
 	if t.loss, err = t.cfg.Loss.Node(t.logits, t.target, t.cfg.LossScale); err != nil {
 		return err
 	}
-	if lp := t.cfg.Remedies.LogitPenalty; lp > 0 {
-		sq, err := G.Square(t.logits)
-		if err != nil {
-			return err
-		}
-		sum, err := G.Sum(sq)
-		if err != nil {
-			return err
-		}
-		pen, err := G.Mul(sum, G.NewConstant(float32(lp/float64(t.cfg.BatchSize))))
-		if err != nil {
-			return err
-		}
-		if t.loss, err = G.Add(t.loss, pen); err != nil {
-			return err
-		}
+	objective, err := t.cfg.Remedies.objective(t.loss, t.logits)
+	if err != nil {
+		return err
+	}
+	if t.pred, err = graph.ArgMaxNode(t.logits, 1); err != nil {
+		return err
 	}
 	learn, tensors := b.Learnables()
 	if len(learn) == 0 {
 		return errors.New("train: the model has no trainable parameters")
 	}
-	if _, err := G.Grad(t.loss, learn...); err != nil {
+	if _, err := G.Grad(objective, learn...); err != nil {
 		return fmt.Errorf("train: gradients: %w", err)
 	}
 	noDecay := biasInputs(m)
@@ -325,7 +316,11 @@ func (t *trainer) step() (loss float64, correct int, err error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, 0, errStepNaN
 	}
-	correct = countCorrect(t.logits.Value().Data().([]float32), t.labels, t.k)
+	for i, p := range t.pred.Value().Data().([]int64) {
+		if p == int64(t.labels[i]) {
+			correct++
+		}
+	}
 	learn, _ := t.b.Learnables()
 	for i, node := range learn {
 		g, err := node.Grad()
