@@ -161,13 +161,18 @@ func writeFigures(dir string, rows []*Row) ([]string, error) {
 	byOpt := map[train.Optimizer][]train.Run{}
 	var optOrder []train.Optimizer
 	byLoss := map[train.Loss][]train.Run{}
+	multi := multiVariant(rows)
 	for _, r := range rows {
 		o := r.Setting.Optimizer
 		if _, ok := byOpt[o]; !ok {
 			optOrder = append(optOrder, o)
 		}
-		byOpt[o] = append(byOpt[o], train.Run{Name: r.Setting.Label(), History: r.Runs[0].History})
-		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], train.Run{Name: strings.ToUpper(string(o)) + r.Setting.remedyTag(), History: r.Runs[0].History})
+		tag := ""
+		if multi {
+			tag = "+" + r.Setting.Variant
+		}
+		byOpt[o] = append(byOpt[o], train.Run{Name: string(r.Setting.Loss) + tag, History: r.Runs[0].History})
+		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], train.Run{Name: strings.ToUpper(string(o)) + tag, History: r.Runs[0].History})
 	}
 	for _, o := range optOrder {
 		for _, m := range []struct {
@@ -196,17 +201,33 @@ func writeFigures(dir string, rows []*Row) ([]string, error) {
 	return append(figs, name), nil
 }
 
+// multiVariant reports whether rows compare more than one remedy variant (the
+// figures then name the variant of every curve and bar).
+func multiVariant(rows []*Row) bool {
+	for _, r := range rows {
+		if r.Setting.Variant != rows[0].Setting.Variant {
+			return true
+		}
+	}
+	return false
+}
+
 func barChart(path string, rows []*Row) error {
 	p := plot.New()
 	p.Title.Text = "Validation accuracy by configuration (best seed)"
 	p.Y.Label.Text = "accuracy (%)"
 	vals := make(plotter.Values, len(rows))
 	var names []string
+	multi := multiVariant(rows)
 	lo := 100.0
 	for i, r := range rows {
 		vals[i] = 100 * r.Best
 		lo = math.Min(lo, vals[i])
-		names = append(names, fmt.Sprintf("%s\n%s", r.Setting.Label(), strings.ToUpper(string(r.Setting.Optimizer))))
+		name := fmt.Sprintf("%s\n%s", r.Setting.Loss, strings.ToUpper(string(r.Setting.Optimizer)))
+		if multi {
+			name += "\n" + r.Setting.Variant
+		}
+		names = append(names, name)
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(28))
 	if err != nil {

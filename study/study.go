@@ -33,9 +33,6 @@ type Setting struct {
 // Name is "loss-optimizer", followed by "+remedies" when any are on.
 func (s Setting) Name() string { return string(s.Loss) + "-" + string(s.Optimizer) + s.remedyTag() }
 
-// Label is the loss, followed by "+remedies" when any are on (curve legends).
-func (s Setting) Label() string { return string(s.Loss) + s.remedyTag() }
-
 func (s Setting) remedyTag() string {
 	if r := s.Remedies.String(); r != "none" {
 		return "+" + r
