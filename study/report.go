@@ -263,7 +263,7 @@ func reportText(opts Options, rows []*Row, table string, figs []string, wall tim
 		fmt.Fprintf(&b, "![%s](%s)\n\n", strings.TrimSuffix(f, ".png"), f)
 	}
 	if len(remedyVariants(opts)) > 1 {
-		b.WriteString("\n" + remedyEffect(rows) + "\n")
+		b.WriteString("\n" + remedyEffect(rows, remedyVariants(opts)) + "\n")
 	}
 	best := slices.MaxFunc(rows, func(a, c *Row) int { return cmpF(a.Mean, c.Mean) })
 	worst := slices.MinFunc(rows, func(a, c *Row) int { return cmpF(a.Mean, c.Mean) })
@@ -281,14 +281,13 @@ func variantList(opts Options) string {
 }
 
 // remedyEffect tabulates each configuration's mean accuracy (and worst seed)
-// per remedy variant, side by side.
-func remedyEffect(rows []*Row) string {
+// per remedy variant, side by side, the variants in the order given.
+func remedyEffect(rows []*Row, variants []string) string {
 	type key struct {
 		l train.Loss
 		o train.Optimizer
 	}
 	var keys []key
-	var variants []string
 	cell := map[key]map[string]*Row{}
 	for _, r := range rows {
 		k := key{r.Setting.Loss, r.Setting.Optimizer}
@@ -296,11 +295,7 @@ func remedyEffect(rows []*Row) string {
 			cell[k] = map[string]*Row{}
 			keys = append(keys, k)
 		}
-		v := r.Setting.Variant
-		if !slices.Contains(variants, v) {
-			variants = append(variants, v)
-		}
-		cell[k][v] = r
+		cell[k][r.Setting.Variant] = r
 	}
 	var b strings.Builder
 	b.WriteString("## Remedies compared\n\nMean validation accuracy % over the seeds (worst seed in brackets) per recipe variant.\n\n| loss | optimizer |")
