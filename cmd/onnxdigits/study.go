@@ -25,7 +25,8 @@ func studyCommand() *cli.Command {
      onnxdigits study                                  # the paper's six runs on synthetic digits
      onnxdigits study --epochs-scale 0.1               # a quick look (a few minutes)
      onnxdigits study --seeds 1,2,3 --data mnist
-     onnxdigits study --losses sse,huber --optimizers adam,nadam --remedies warmup=500`,
+     onnxdigits study --losses sse,huber --optimizers adam,nadam
+     onnxdigits study --seeds 1,2,3 --remedies "none;default;warmup=500"   # compare recipes`,
 		Flags: []cli.Flag{
 			dataFlag(),
 			&cli.StringFlag{Name: "out", Value: "study", Usage: "output folder"},

@@ -32,7 +32,8 @@ func trainCommand() *cli.Command {
      onnxdigits train --loss sse --optimizer sgdm --epochs 25 --batch-size 128
      onnxdigits train --data mnist --epochs 6 --batch-size 128 --curves curves/
      onnxdigits train --arch conv3x3x16p1,bn,relu,maxpool2,fc64,relu,fc10
-     onnxdigits train --init model.onnx --epochs 2      # fine-tune an imported ONNX model`,
+     onnxdigits train --init model.onnx --epochs 2      # fine-tune an imported ONNX model
+     onnxdigits train --loss mae --remedies none        # the paper's plain recipe (see --remedies)`,
 		Flags: []cli.Flag{
 			dataFlag(),
 			&cli.StringFlag{Name: "arch", Value: graph.DefaultArch, Usage: "network: " + graph.ArchHelp},
