@@ -17,6 +17,7 @@ type executor struct {
 	steps []step
 	vals  []G.Value // per graph node, by position in order
 	index map[*G.Node]int
+	args  []G.Value // scratch for one op's arguments
 }
 
 type step struct {
@@ -61,7 +62,6 @@ func isConstant(n *G.Node) bool {
 
 // run evaluates every node; inputs must have been bound with G.Let.
 func (e *executor) run() error {
-	var args []G.Value
 	for i, s := range e.steps {
 		if s.op == nil {
 			v := s.node.Value()
@@ -71,11 +71,11 @@ func (e *executor) run() error {
 			e.vals[i] = v
 			continue
 		}
-		args = args[:0]
+		e.args = e.args[:0]
 		for _, j := range s.args {
-			args = append(args, e.vals[j])
+			e.args = append(e.args, e.vals[j])
 		}
-		v, err := s.op.Do(args...)
+		v, err := s.op.Do(e.args...)
 		if err != nil {
 			return fmt.Errorf("graph: %s: %w", s.node.Name(), err)
 		}
