@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 )
 
 // The format written, as DESIGN §4 fixes it: what PyTorch 1.13 emits, accepted by
@@ -152,42 +151,14 @@ func Marshal(m *graph.Model, opts Options) ([]byte, error) {
 	return data, nil
 }
 
-// WriteFile exports m to path atomically: the bytes go to a temporary file in the
-// same directory, which is synced and renamed over path. On any error path is left
-// as it was and the temporary file is removed.
-func WriteFile(path string, m *graph.Model, opts Options) (err error) {
+// WriteFile exports m to path atomically (internal/atomicfile): a reader sees
+// the old file or the new one, never a part. On any error path is left as it was.
+func WriteFile(path string, m *graph.Model, opts Options) error {
 	data, err := Marshal(m, opts)
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("export: writing %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("export: writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("export: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	return nil

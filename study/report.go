@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 	"github.com/onnxdigits/onnxdigits/train"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -81,7 +82,7 @@ func WriteReport(opts Options, results []*Result, wall time.Duration) error {
 	}
 	rows := Rows(results)
 	out := func(name string, data []byte) error {
-		return train.WriteFileAtomic(filepath.Join(opts.Out, name), data)
+		return atomicfile.WriteFile(filepath.Join(opts.Out, name), data)
 	}
 	var csvBuf bytes.Buffer
 	if err := writeCSV(&csvBuf, rows); err != nil {
@@ -246,7 +247,7 @@ func barChart(path string, rows []*Row) error {
 	if _, err := w.WriteTo(&buf); err != nil {
 		return fmt.Errorf("study: %w", err)
 	}
-	return train.WriteFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 func reportText(opts Options, rows []*Row, table string, figs []string, wall time.Duration) string {

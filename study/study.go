@@ -13,6 +13,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -229,7 +230,7 @@ func runOne(ctx context.Context, opts Options, s Setting, seed int64, tr, va *di
 		return nil, err
 	}
 	r.Model = filepath.Join("models", fmt.Sprintf("%s-s%d.onnx", s.Name(), seed))
-	if err := train.WriteFileAtomic(filepath.Join(opts.Out, r.Model), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(opts.Out, r.Model), data); err != nil {
 		return nil, err
 	}
 	rep, err := onnximport.Verify(data, res.Model, va.Images, va.Len(), onnximport.VerifyOptions{SkipOnnxGo: opts.SkipOnnxGo})

@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 )
 
 // WriteHistoryCSV writes one row per epoch with a header.
@@ -94,7 +96,10 @@ func PlotCurves(path, title string, metric Metric, runs []Run) error {
 	if _, err := w.WriteTo(&buf); err != nil {
 		return fmt.Errorf("train: plot: %w", err)
 	}
-	return WriteFileAtomic(path, buf.Bytes())
+	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
 }
 
 // WriteCurves writes history.csv, accuracy.png and loss.png for one run into dir.
@@ -106,8 +111,8 @@ func WriteCurves(dir, title string, h []EpochStats) error {
 	if err := WriteHistoryCSV(&buf, h); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "history.csv"), buf.Bytes()); err != nil {
-		return err
+	if err := atomicfile.WriteFile(filepath.Join(dir, "history.csv"), buf.Bytes()); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	runs := []Run{{Name: "", History: h}}
 	if err := PlotCurves(filepath.Join(dir, "accuracy.png"), title+": accuracy", Accuracy, runs); err != nil {
