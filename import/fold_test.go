@@ -1,18 +1,17 @@
 package onnximport
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 // Builders for shape computations.
@@ -336,34 +335,18 @@ func TestShapeOps(t *testing.T) {
 }
 
 // readRawF32 reads raw little-endian float32 values.
-func readRawF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(raw)%4 != 0 {
-		t.Fatalf("%s: %d bytes", path, len(raw))
-	}
-	v := make([]float32, len(raw)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return v
-}
-
 // TestTorchView imports PyTorch exports of x.view(x.size(0), -1) with a dynamic
 // batch (testdata/make_view_models.py) and matches PyTorch's outputs within 1e-5,
 // at the reference batch of 3 and for the first example alone.
 func TestTorchView(t *testing.T) {
-	x := readRawF32(t, "testdata/torch_view_input.f32") // 3x1x8x8
+	x := testutil.ReadF32(t, "testdata/torch_view_input.f32") // 3x1x8x8
 	for _, opset := range []int{11, 13} {
 		t.Run(fmt.Sprintf("opset%d", opset), func(t *testing.T) {
 			m, err := ReadFile(fmt.Sprintf("testdata/torch_view_opset%d.onnx", opset), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := readRawF32(t, fmt.Sprintf("testdata/torch_view_opset%d.out.f32", opset)) // 3x10
+			want := testutil.ReadF32(t, fmt.Sprintf("testdata/torch_view_opset%d.out.f32", opset)) // 3x10
 			var ops []string
 			for _, n := range m.Nodes {
 				ops = append(ops, n.Op.Type())

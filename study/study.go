@@ -12,9 +12,9 @@ import (
 
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
-	onnximport "github.com/onnxdigits/onnxdigits/import"
 	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 	"github.com/onnxdigits/onnxdigits/train"
+	"github.com/onnxdigits/onnxdigits/verify"
 )
 
 // Setting is one configuration of the study: a loss and an optimizer with the
@@ -233,7 +233,7 @@ func runOne(ctx context.Context, opts Options, s Setting, seed int64, tr, va *di
 	if err := atomicfile.WriteFile(filepath.Join(opts.Out, r.Model), data); err != nil {
 		return nil, err
 	}
-	rep, err := onnximport.Verify(data, res.Model, va.Images, va.Len(), onnximport.VerifyOptions{SkipOnnxGo: opts.SkipOnnxGo})
+	rep, err := verify.Run(data, res.Model, va.Images, va.Len(), verify.Options{SkipOnnxGo: opts.SkipOnnxGo})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -243,9 +243,9 @@ func runOne(ctx context.Context, opts Options, s Setting, seed int64, tr, va *di
 			continue
 		}
 		switch {
-		case c.A == onnximport.SourceNative && c.B == onnximport.SourceImport:
+		case c.A == verify.SourceNative && c.B == verify.SourceImport:
 			r.Parity, r.Labels = c.MaxAbs, float64(c.Agree)/float64(max(c.N, 1))
-		case c.A == onnximport.SourceNative:
+		case c.A == verify.SourceNative:
 			r.OnnxGo = c.MaxAbs
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
 	"github.com/onnxdigits/onnxdigits/train"
+	"github.com/onnxdigits/onnxdigits/verify"
 )
 
 func verifyCommand() *cli.Command {
@@ -25,8 +27,9 @@ func verifyCommand() *cli.Command {
 		Description: `Runs the same images through (a) the checkpoint's model in Gorgonia, (b) the ONNX
    file imported back into Gorgonia and (c) onnx-go's Gorgonia backend, an independent
    importer given the graph up to the softmax, and prints for each pair the largest
-   difference of probabilities and how many labels agree. Exit status 1 when an
-   available pair differs by more than 1e-5 or any label differs.
+   difference of probabilities and how many labels agree. A pair passes when every
+   probability a is within numpy's allclose bound of the other side's b,
+   |a-b| <= atol + rtol*|b|, and all labels agree; exit status 1 otherwise.
 
    Without --checkpoint, and no onnxdigits.ckpt in the current folder, only the
    import and onnx-go are compared. onnx-go handles only some graphs (no MaxPool
@@ -39,12 +42,15 @@ func verifyCommand() *cli.Command {
    Examples:
      onnxdigits verify model.onnx
      onnxdigits verify --checkpoint run1.ckpt --limit 500 model.onnx
+     onnxdigits verify --atol 1e-6 --rtol 0 model.onnx
      onnxdigits verify --data mnist testdata/torch/paper_bn.onnx`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint of the native model (skipped when the default is absent)"},
 			dataFlag(),
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data and split (default: the model's)"},
 			&cli.IntFlag{Name: "limit", Usage: "compare only the first N validation images (0: all)"},
+			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.Atol, Usage: "absolute tolerance of a probability: |a-b| <= atol + rtol*|b|"},
+			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.Rtol, Usage: "relative tolerance of a probability: |a-b| <= atol + rtol*|b|"},
 		},
 		Action: runVerify,
 	}
@@ -59,6 +65,15 @@ func runVerify(c *cli.Context) error {
 	}
 	if c.Int("limit") < 0 {
 		return badUsage("--limit must be at least 0")
+	}
+	tol := verify.Tolerance{Atol: c.Float64("atol"), Rtol: c.Float64("rtol")}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"atol", tol.Atol}, {"rtol", tol.Rtol}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 1) {
+			return badUsage("--%s must be a finite number >= 0 (got %g)", f.name, f.v)
+		}
 	}
 	w := c.App.Writer
 	path := c.Args().First()
@@ -95,15 +110,15 @@ func runVerify(c *cli.Context) error {
 		n = l
 	}
 	fmt.Fprintf(w, "model: %s; images: %s\n", path, desc)
-	rep, err := onnximport.Verify(data, native, val.Images[:n*28*28], n, onnximport.VerifyOptions{})
+	rep, err := verify.Run(data, native, val.Images[:n*28*28], n, verify.Options{Tolerance: &tol})
 	if err != nil {
 		return err
 	}
-	if err := rep.Format(w, onnximport.DefaultTolerance); err != nil {
+	if err := rep.Format(w); err != nil {
 		return err
 	}
-	if !rep.OK(onnximport.DefaultTolerance) {
-		return cli.Exit(fmt.Sprintf("verify: %s: probabilities differ by more than %g or labels disagree", path, onnximport.DefaultTolerance), 1)
+	if !rep.OK() {
+		return cli.Exit(fmt.Sprintf("verify: %s: probabilities differ by more than %s or labels disagree", path, tol), 1)
 	}
 	return nil
 }

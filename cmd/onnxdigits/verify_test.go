@@ -59,6 +59,13 @@ func TestVerifyCommand(t *testing.T) {
 		}
 	}
 
+	// --atol 0 --rtol 0 asks for equal probabilities: native vs import are
+	// (same engine, same weights), onnx-go sums in another order and is not.
+	stdout, _, code = runCLI(t, "verify", "--checkpoint", ckpt, "--atol", "0", "--rtol", "0", model)
+	if code != 1 || !strings.Contains(stdout, "atol 0, rtol 0") || !strings.Contains(stdout, "(100.00%)  ok") || !strings.Contains(stdout, "FAIL") {
+		t.Errorf("exact tolerance: exit %d, want 1 with native vs import ok and onnx-go failing:\n%s", code, stdout)
+	}
+
 	// No --checkpoint and no onnxdigits.ckpt in the working folder: import vs
 	// onnx-go only. --limit cuts the images.
 	wd, _ := os.Getwd()
@@ -97,6 +104,8 @@ func TestVerifyCommand(t *testing.T) {
 		{"explicit missing checkpoint", []string{"verify", "--checkpoint", filepath.Join(dir, "nope.ckpt"), model}, 1, "nope.ckpt"},
 		{"missing model", []string{"verify", filepath.Join(dir, "nope.onnx")}, 1, "no such file"},
 		{"negative limit", []string{"verify", "--limit", "-1", model}, 2, "--limit"},
+		{"negative atol", []string{"verify", "--atol", "-1e-5", model}, 2, "--atol must be"},
+		{"NaN rtol", []string{"verify", "--rtol", "NaN", model}, 2, "--rtol must be"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)
