@@ -1,77 +1,25 @@
 package export
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	"google.golang.org/protobuf/proto"
 )
-
-// MaxFileSize caps the ONNX files ReadModelProto accepts (512 MiB): our models are
-// under 1 MB, and protobuf itself cannot encode messages of 2 GiB or more.
-const MaxFileSize = 512 << 20
-
-// ReadModelProto reads and decodes the ONNX file at path, refusing files larger
-// than MaxFileSize before reading them.
-func ReadModelProto(path string) (*onnx.ModelProto, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
-		return nil, fmt.Errorf("export: %s: %d bytes exceeds the %d-byte limit for ONNX files", path, st.Size(), MaxFileSize)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("export: reading %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("export: %s exceeds the %d-byte limit for ONNX files", path, MaxFileSize)
-	}
-	mp, err := DecodeModelProto(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w (file %s)", err, path)
-	}
-	return mp, nil
-}
-
-// ErrNotONNX is wrapped by DecodeModelProto's errors for bytes that are not an
-// ONNX model.
-var ErrNotONNX = errors.New("not an ONNX model")
-
-// DecodeModelProto decodes an ONNX ModelProto. Malformed protobuf, and protobuf
-// that holds no graph, are errors wrapping ErrNotONNX; nothing here panics on
-// input bytes. It does not check the graph beyond that (Describe prints whatever
-// is there; package onnximport validates).
-func DecodeModelProto(data []byte) (*onnx.ModelProto, error) {
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("export: %d bytes exceeds the %d-byte limit: %w", len(data), MaxFileSize, ErrNotONNX)
-	}
-	mp := &onnx.ModelProto{}
-	if err := proto.Unmarshal(data, mp); err != nil {
-		return nil, fmt.Errorf("export: %w: malformed protobuf: %v", ErrNotONNX, err)
-	}
-	if mp.GetGraph() == nil {
-		return nil, fmt.Errorf("export: %w: the message has no graph (ir_version %d, %d bytes)", ErrNotONNX, mp.GetIrVersion(), len(data))
-	}
-	return mp, nil
-}
 
 // Describe writes a terminal summary of mp in the spirit of Netron: format and
 // producer, inputs and outputs with shapes, each node with its op, inputs,
 // outputs (with shapes where value_info gives them) and attributes, each
 // initializer with its type, shape and element count, the total, and the
 // metadata. Long lists and strings are shortened and control characters escaped,
-// so any decoded model prints safely. It returns the first write error.
+// so any decoded model prints safely (read one with onnximport.ReadProtoFile or
+// DecodeProto, which check the size and the protobuf). It returns the first
+// write error.
 func Describe(w io.Writer, mp *onnx.ModelProto) (err error) {
 	defer func() {
 		// The accessors are nil-safe, so this is a last line of defence against a

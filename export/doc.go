@@ -12,6 +12,6 @@
 // metadata_props. Output bytes are deterministic for a given model, and WriteFile
 // replaces its target atomically.
 //
-// Describe prints a Netron-like summary of any ONNX model, and ReadFile and
-// Decode read one defensively (size cap, errors instead of panics).
+// Describe prints a Netron-like summary of any ONNX ModelProto (onnxdigits
+// inspect reads the file with onnximport.ReadProtoFile: one reader, one size cap).
 package export

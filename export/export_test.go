@@ -19,6 +19,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	onnximport "github.com/onnxdigits/onnxdigits/import"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -179,7 +180,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mp, err := DecodeModelProto(data)
+			mp, err := onnximport.DecodeProto(data, onnximport.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +250,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, err := DecodeModelProto(data)
+	mp, err := onnximport.DecodeProto(data, onnximport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,30 +525,6 @@ func TestWriteFile(t *testing.T) {
 	})
 }
 
-func TestDecodeErrors(t *testing.T) {
-	good, err := Marshal(testModel(t, allOps), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want string
-	}{
-		{"empty", nil, "no graph"},
-		{"garbage", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, "malformed protobuf"},
-		{"truncated", good[:len(good)/2], "malformed protobuf"},
-		{"text", []byte("this is not an onnx file\n"), "not an ONNX model"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeModelProto(tc.data)
-			if err == nil || !errors.Is(err, ErrNotONNX) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want ErrNotONNX mentioning %q", err, tc.want)
-			}
-		})
-	}
-}
-
 // FuzzDescribe checks that any bytes that decode describe without panicking.
 func FuzzDescribe(f *testing.F) {
 	good, err := Marshal(testModel(f, allOps), Options{})
@@ -557,7 +534,7 @@ func FuzzDescribe(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:100])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		mp, err := DecodeModelProto(data)
+		mp, err := onnximport.DecodeProto(data, onnximport.Options{})
 		if err != nil {
 			return
 		}

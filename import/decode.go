@@ -4,14 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
-	"google.golang.org/protobuf/proto"
 )
 
 // DefaultMaxBytes is the input size limit when Options.MaxBytes is zero.
@@ -67,18 +64,12 @@ func (e *UnsupportedOpsetError) Error() string {
 		d, e.Version, MinOpset, MaxOpset)
 }
 
-// ReadFile reads and decodes the ONNX model at path (see Decode). At most
-// opts.MaxBytes are read.
+// ReadFile reads and decodes the ONNX model at path (see Decode). A file larger
+// than opts.MaxBytes is refused before it is read.
 func ReadFile(path string, opts Options) (*graph.Model, error) {
-	f, err := os.Open(path)
+	data, err := readLimited(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("onnximport: %w", err)
-	}
-	defer f.Close()
-	max := opts.maxBytes()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("onnximport: reading %s: %w", path, err)
+		return nil, err
 	}
 	m, err := Decode(data, opts)
 	if err != nil {
@@ -105,12 +96,9 @@ func (o Options) maxBytes() int64 {
 // attribute value we cannot represent, *UnsupportedOpsetError for an opset outside
 // 7..17; the graph's own validation errors are wrapped.
 func Decode(data []byte, opts Options) (m *graph.Model, err error) {
-	if int64(len(data)) > opts.maxBytes() {
-		return nil, formatErr("", "model is larger than %d bytes (Options.MaxBytes)", opts.maxBytes())
-	}
-	var mp onnx.ModelProto
-	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, &FormatError{Msg: "malformed protobuf", Err: err}
+	mp, err := DecodeProto(data, opts)
+	if err != nil {
+		return nil, err
 	}
 	defer func() {
 		// Graph code may panic on shapes Gorgonia cannot handle; the decoder
@@ -119,7 +107,7 @@ func Decode(data []byte, opts Options) (m *graph.Model, err error) {
 			m, err = nil, fmt.Errorf("onnximport: internal error: %v", r)
 		}
 	}()
-	imp, err := newImporter(&mp, opts)
+	imp, err := newImporter(mp, opts)
 	if err != nil {
 		return nil, err
 	}

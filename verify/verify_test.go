@@ -278,11 +278,11 @@ func TestRoundTripTrainExportImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		second := mustMarshal(t, imported, export.Options{FoldBN: fold})
-		a, err := export.DecodeModelProto(first)
+		a, err := onnximport.DecodeProto(first, onnximport.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := export.DecodeModelProto(second)
+		b, err := onnximport.DecodeProto(second, onnximport.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func TestExportInspectErrors(t *testing.T) {
 		{"export without file", []string{"export"}, 2, "export takes one argument"},
 		{"export unknown flag", []string{"export", "--fold", "m.onnx"}, 2, "fold"},
 		{"inspect missing file", []string{"inspect", filepath.Join(dir, "nope.onnx")}, 1, "no such file"},
-		{"inspect garbage", []string{"inspect", garbage}, 1, "not an ONNX model"},
+		{"inspect garbage", []string{"inspect", garbage}, 1, "invalid model: malformed protobuf"},
 		{"export missing checkpoint", []string{"export", "--checkpoint", filepath.Join(dir, "nope.ckpt"), filepath.Join(dir, "m.onnx")}, 1, "nope.ckpt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

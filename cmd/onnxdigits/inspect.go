@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxdigits/onnxdigits/export"
+	onnximport "github.com/onnxdigits/onnxdigits/import"
 )
 
 func inspectCommand() *cli.Command {
@@ -26,7 +27,7 @@ func runInspect(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return badUsage("inspect takes one argument, the ONNX file to read (got %d)", c.NArg())
 	}
-	mp, err := export.ReadModelProto(c.Args().First())
+	mp, err := onnximport.ReadProtoFile(c.Args().First(), onnximport.Options{})
 	if err != nil {
 		return err
 	}
