@@ -5,4 +5,8 @@
 // package train. Every trained model is exported to ONNX and re-imported, and the
 // parity figures go into the table. Run writes table.md, table.csv, the curve
 // figures, a bar chart of the best accuracies and report.md into one folder.
+//
+// The plotting (gonum/plot) lives here only: PlotCurves draws training curves,
+// and WriteCurves writes one run's history.csv and curve PNGs for onnxdigits
+// train --curves, so package train does not link gonum/plot.
 package study

@@ -159,9 +159,9 @@ func markdownTable(rows []*Row) string {
 // the optimizers (Fig. 8), and a bar chart of the accuracies (Fig. 9).
 func writeFigures(dir string, rows []*Row) ([]string, error) {
 	var figs []string
-	byOpt := map[train.Optimizer][]train.Run{}
+	byOpt := map[train.Optimizer][]Curve{}
 	var optOrder []train.Optimizer
-	byLoss := map[train.Loss][]train.Run{}
+	byLoss := map[train.Loss][]Curve{}
 	multi := multiVariant(rows)
 	for _, r := range rows {
 		o := r.Setting.Optimizer
@@ -172,17 +172,17 @@ func writeFigures(dir string, rows []*Row) ([]string, error) {
 		if multi {
 			tag = "+" + r.Setting.Variant
 		}
-		byOpt[o] = append(byOpt[o], train.Run{Name: string(r.Setting.Loss) + tag, History: r.Runs[0].History})
-		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], train.Run{Name: strings.ToUpper(string(o)) + tag, History: r.Runs[0].History})
+		byOpt[o] = append(byOpt[o], Curve{Name: string(r.Setting.Loss) + tag, History: r.Runs[0].History})
+		byLoss[r.Setting.Loss] = append(byLoss[r.Setting.Loss], Curve{Name: strings.ToUpper(string(o)) + tag, History: r.Runs[0].History})
 	}
 	for _, o := range optOrder {
 		for _, m := range []struct {
-			metric train.Metric
+			metric Metric
 			name   string
-		}{{train.Accuracy, "accuracy"}, {train.LossCurve, "loss"}} {
+		}{{Accuracy, "accuracy"}, {LossCurve, "loss"}} {
 			name := fmt.Sprintf("fig-%s-%s.png", o, m.name)
 			title := fmt.Sprintf("%s: training (solid) and validation (dashed) %s", strings.ToUpper(string(o)), m.name)
-			if err := train.PlotCurves(filepath.Join(dir, name), title, m.metric, byOpt[o]); err != nil {
+			if err := PlotCurves(filepath.Join(dir, name), title, m.metric, byOpt[o]); err != nil {
 				return nil, err
 			}
 			figs = append(figs, name)
@@ -190,7 +190,7 @@ func writeFigures(dir string, rows []*Row) ([]string, error) {
 	}
 	if runs := byLoss[train.SSE]; len(runs) > 1 {
 		name := "fig-sse-loss.png"
-		if err := train.PlotCurves(filepath.Join(dir, name), "SSE classification layer: loss by optimizer", train.LossCurve, runs); err != nil {
+		if err := PlotCurves(filepath.Join(dir, name), "SSE classification layer: loss by optimizer", LossCurve, runs); err != nil {
 			return nil, err
 		}
 		figs = append(figs, name)

@@ -10,6 +10,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/study"
 	"github.com/onnxdigits/onnxdigits/train"
 	"github.com/urfave/cli/v2"
 )
@@ -131,7 +132,7 @@ func runTrain(c *cli.Context) error {
 	fmt.Fprintf(w, "validation accuracy %.2f%% after %d epochs; checkpoint %s\n", 100*last.ValAcc, last.Epoch, cfg.Checkpoint)
 	if dir := c.String("curves"); dir != "" {
 		title := fmt.Sprintf("%s %s", cfg.Loss, strings.ToUpper(string(cfg.Optimizer)))
-		if err := train.WriteCurves(dir, title, res.History); err != nil {
+		if err := study.WriteCurves(dir, title, res.History); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "curves written to %s\n", dir)

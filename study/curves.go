@@ -1,38 +1,24 @@
-package train
+package study
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
 	"image/color"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
+	"github.com/onnxdigits/onnxdigits/train"
 )
 
-// WriteHistoryCSV writes one row per epoch with a header.
-func WriteHistoryCSV(w io.Writer, h []EpochStats) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "images_per_second"})
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, s := range h {
-		cw.Write([]string{strconv.Itoa(s.Epoch), f(s.TrainLoss), f(s.TrainAcc), f(s.ValLoss), f(s.ValAcc), f(s.Seconds), f(s.ImagesPerSec)})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// Run names a history for plots with several runs.
-type Run struct {
+// Curve names one training run's history for plots with several runs.
+type Curve struct {
 	Name    string
-	History []EpochStats
+	History []train.EpochStats
 }
 
 // Metric selects what a curve plot shows.
@@ -45,7 +31,7 @@ const (
 
 // PlotCurves draws the training (solid) and validation (dashed) curves of each
 // run against the epoch and writes a PNG atomically.
-func PlotCurves(path, title string, metric Metric, runs []Run) error {
+func PlotCurves(path, title string, metric Metric, runs []Curve) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
@@ -69,7 +55,7 @@ func PlotCurves(path, title string, metric Metric, runs []Run) error {
 		for k, xy := range []plotter.XYs{train, val} {
 			l, err := plotter.NewLine(xy)
 			if err != nil {
-				return fmt.Errorf("train: plot %s: %w", r.Name, err)
+				return fmt.Errorf("study: plot %s: %w", r.Name, err)
 			}
 			l.Color = c
 			l.Width = vg.Points(1.5)
@@ -90,31 +76,33 @@ func PlotCurves(path, title string, metric Metric, runs []Run) error {
 	}
 	w, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
-		return fmt.Errorf("train: plot: %w", err)
+		return fmt.Errorf("study: plot: %w", err)
 	}
 	var buf bytes.Buffer
 	if _, err := w.WriteTo(&buf); err != nil {
-		return fmt.Errorf("train: plot: %w", err)
+		return fmt.Errorf("study: plot: %w", err)
 	}
 	if err := atomicfile.WriteFile(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("study: %w", err)
 	}
 	return nil
 }
 
-// WriteCurves writes history.csv, accuracy.png and loss.png for one run into dir.
-func WriteCurves(dir, title string, h []EpochStats) error {
+// WriteCurves writes history.csv (train.WriteHistoryCSV), accuracy.png and
+// loss.png for one run into dir, creating dir if needed (onnxdigits train
+// --curves).
+func WriteCurves(dir, title string, h []train.EpochStats) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("study: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := WriteHistoryCSV(&buf, h); err != nil {
+	if err := train.WriteHistoryCSV(&buf, h); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, "history.csv"), buf.Bytes()); err != nil {
-		return fmt.Errorf("train: %w", err)
+		return fmt.Errorf("study: %w", err)
 	}
-	runs := []Run{{Name: "", History: h}}
+	runs := []Curve{{Name: "", History: h}}
 	if err := PlotCurves(filepath.Join(dir, "accuracy.png"), title+": accuracy", Accuracy, runs); err != nil {
 		return err
 	}
