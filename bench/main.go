@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -183,7 +184,7 @@ func runWorker() error {
 // inferRate is the median images/s of reps passes (after one warm-up) over n
 // images in batches of batch, labels and probabilities out.
 func inferRate(m *graph.Model, images []float32, batch, n, reps int) (float64, error) {
-	r := graph.NewRunner(m, graph.ProbsOutput, graph.LabelOutput)
+	r := backend.NewRunner(m, graph.ProbsOutput, graph.LabelOutput)
 	r.MaxBatch = batch
 	defer r.Close()
 	var rates []float64

@@ -16,8 +16,6 @@ import (
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	G "gorgonia.org/gorgonia"
-
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
 )
@@ -421,9 +419,6 @@ type strangeOp struct{}
 func (strangeOp) Type() string { return "LRN" }
 func (strangeOp) InferShapes(in [][]int, _ []*graph.Tensor) ([][]int, error) {
 	return [][]int{in[0]}, nil
-}
-func (strangeOp) Forward(b *graph.Builder, n *graph.Node) ([]*G.Node, error) {
-	return nil, errors.New("not implemented")
 }
 
 func TestUnsupportedLayer(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/train"
@@ -24,7 +25,7 @@ import (
 // The interop check (DESIGN §5): every variant is exported, passed through the
 // official ONNX checker and strict shape inference (Debian's python3-onnx 1.12)
 // and run in onnxruntime 1.30 (npm onnxruntime-node) at batch sizes 1 and 7 on
-// fixed images; its outputs must match graph.Classify of the original, unfolded
+// fixed images; its outputs must match backend.Classify of the original, unfolded
 // model. It needs node, interop/node_modules and /usr/bin/python3 with onnx,
 // which interop/setup.sh installs, so it runs only with ONNXDIGITS_INTEROP=1:
 //
@@ -123,7 +124,7 @@ func TestInterop(t *testing.T) {
 	}
 	var variants []*variant
 	for _, im := range interopModels(t) {
-		probs, labels, err := graph.Classify(im.m, imgs, n)
+		probs, labels, err := backend.Classify(im.m, imgs, n)
 		if err != nil {
 			t.Fatalf("%s: %v", im.name, err)
 		}

@@ -2,9 +2,6 @@ package graph
 
 import (
 	"fmt"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Relu is max(x, 0) elementwise (https://onnx.ai/onnx/operators/onnx__Relu.html).
@@ -17,17 +14,6 @@ func (*Relu) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 		return nil, err
 	}
 	return [][]int{in[0]}, nil
-}
-
-func (*Relu) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	if f, ok := x.Op().(reluFuser); ok && f.fusedRelu() == n.Name {
-		return []*G.Node{x}, nil // the op before applied this ReLU already
-	}
-	return one(G.ApplyOp(newReluOp(x.Shape()), x))
 }
 
 // Softmax normalizes exp(x) along Axis (https://onnx.ai/onnx/operators/onnx__Softmax.html,
@@ -58,41 +44,15 @@ func (s *Softmax) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needInputs(in, 1, 1); err != nil {
 		return nil, err
 	}
-	if _, err := normAxis(s.Axis, len(in[0])); err != nil {
+	if _, err := NormAxis(s.Axis, len(in[0])); err != nil {
 		return nil, err
 	}
 	return [][]int{in[0]}, nil
 }
 
-func (s *Softmax) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(s.Axis, x.Dims())
-	if err != nil {
-		return nil, err
-	}
-	if !s.Coerce2D || axis == x.Dims()-1 {
-		return s.apply(x, axis)
-	}
-	shape := x.Shape().Clone()
-	flat, err := G.Reshape(x, tensor.Shape{prodDims(shape[:axis]), prodDims(shape[axis:])})
-	if err != nil {
-		return nil, err
-	}
-	y, err := s.apply(flat, 1)
-	if err != nil {
-		return nil, err
-	}
-	return one(G.Reshape(y[0], shape))
-}
-
-func (s *Softmax) apply(x *G.Node, axis int) ([]*G.Node, error) {
-	return one(SoftmaxNode(x, axis, s.Log))
-}
-
-func normAxis(axis, rank int) (int, error) {
+// NormAxis maps an ONNX axis in [-rank, rank) to [0, rank); other values are
+// an error.
+func NormAxis(axis, rank int) (int, error) {
 	if axis < -rank || axis >= rank {
 		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
 	}

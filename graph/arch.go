@@ -143,7 +143,7 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 				fl := &Node{Name: fmt.Sprintf("flatten%d", count[kind]), Op: &Flatten{Axis: 1}, Inputs: []string{cur}, Outputs: []string{fmt.Sprintf("flatten%d", count[kind])}}
 				m.Nodes = append(m.Nodes, fl)
 				cur = fl.Outputs[0]
-				shape = []int{Batch, prodDims(shape[1:])}
+				shape = []int{Batch, ProdDims(shape[1:])}
 			}
 			w := &Tensor{Name: name + ".weight", Dims: []int{shape[1], n}, Trainable: true, Doc: "(in,out): y = x·W + b"}
 			w.Data = glorot(rng, w.Size(), shape[1], n)

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"fmt"
-
-	G "gorgonia.org/gorgonia"
 )
 
 // BatchNorm is batch normalization (https://onnx.ai/onnx/operators/onnx__BatchNormalization.html):
@@ -19,18 +17,17 @@ type BatchNorm struct {
 
 func (*BatchNorm) Type() string { return "BatchNormalization" }
 
-func (bn *BatchNorm) eps() float64 {
-	if bn.Epsilon == 0 {
-		return 1e-5
+// WithDefaults returns bn with a zero Epsilon set to 1e-5 and a zero Momentum
+// set to 0.9.
+func (bn *BatchNorm) WithDefaults() BatchNorm {
+	d := *bn
+	if d.Epsilon == 0 {
+		d.Epsilon = 1e-5
 	}
-	return bn.Epsilon
-}
-
-func (bn *BatchNorm) momentum() float64 {
-	if bn.Momentum == 0 {
-		return 0.9
+	if d.Momentum == 0 {
+		d.Momentum = 0.9
 	}
-	return bn.Momentum
+	return d
 }
 
 func (bn *BatchNorm) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
@@ -48,47 +45,4 @@ func (bn *BatchNorm) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 		}
 	}
 	return [][]int{x}, nil
-}
-
-func (bn *BatchNorm) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	if c, ok := x.Op().(*convOp); ok && c.bn != nil && c.bn.node == n.Name {
-		return []*G.Node{x}, nil // the conv before applies this batch norm (inference)
-	}
-	xs := x.Shape()
-	if len(xs) != 4 && len(xs) != 2 {
-		return nil, fmt.Errorf("input rank %d is not supported (2 or 4)", len(xs))
-	}
-	scale, err := b.Input(n, 1)
-	if err != nil {
-		return nil, err
-	}
-	bias, err := b.Input(n, 2)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []*G.Node{scale, bias} {
-		if p == nil || p.Dims() != 1 || p.Shape()[0] != xs[1] {
-			return nil, fmt.Errorf("scale and bias must be (%d) vectors: %w", xs[1], ErrShape)
-		}
-	}
-	mean, vr := b.Tensor(n, 3), b.Tensor(n, 4)
-	if mean == nil || vr == nil || mean.Int64 != nil || vr.Int64 != nil {
-		return nil, fmt.Errorf("running mean and variance must be float parameters")
-	}
-	// The op's momentum weights the new batch (PyTorch's convention).
-	gm := 1 - bn.momentum()
-	op := newBNOp(xs, bn.eps(), gm, b.dtype())
-	op.training = b.Opts.Mode == Train
-	op.relu = b.reluConsumer(n)
-	op.needX, op.needS, op.needB = b.needsGrad(x), b.needsGrad(scale), b.needsGrad(bias)
-	y, err := G.ApplyOp(op, x, scale, bias)
-	if err != nil {
-		return nil, err
-	}
-	b.bns = append(b.bns, bnState{op: op, mean: mean, vr: vr, node: n.Name, gorgoniaM: gm})
-	return []*G.Node{y}, nil
 }

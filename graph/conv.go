@@ -2,8 +2,6 @@ package graph
 
 import (
 	"fmt"
-
-	G "gorgonia.org/gorgonia"
 )
 
 // Conv is a 2-D convolution (https://onnx.ai/onnx/operators/onnx__Conv.html):
@@ -19,7 +17,9 @@ type Conv struct {
 
 func (*Conv) Type() string { return "Conv" }
 
-func (c *Conv) norm() Conv {
+// WithDefaults returns c with zero Strides and Dilations set to 1 and a zero
+// Group set to 1.
+func (c *Conv) WithDefaults() Conv {
 	n := *c
 	for i := range 2 {
 		if n.Strides[i] == 0 {
@@ -46,7 +46,7 @@ func (c *Conv) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needRank(w, 4, "W"); err != nil {
 		return nil, err
 	}
-	a := c.norm()
+	a := c.WithDefaults()
 	if a.Group != 1 {
 		return nil, fmt.Errorf("group %d is not supported (only 1)", a.Group)
 	}
@@ -84,67 +84,4 @@ func convOut(in, k, stride, padA, padB, dil int, ceil bool) (int, error) {
 		return (free+stride-1)/stride + 1, nil
 	}
 	return free/stride + 1, nil
-}
-
-func (c *Conv) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	a := c.norm()
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	w, err := b.Input(n, 1)
-	if err != nil {
-		return nil, err
-	}
-	bias, err := b.Input(n, 2)
-	if err != nil {
-		return nil, err
-	}
-	xs, ws := x.Shape(), w.Shape()
-	if len(xs) != 4 || len(ws) != 4 {
-		return nil, fmt.Errorf("conv needs (N,C,H,W) input and (M,C,kH,kW) weights, have %v and %v", xs, ws)
-	}
-	if xs[1] != ws[1] {
-		return nil, fmt.Errorf("input has %d channels, weights %d: %w", xs[1], ws[1], ErrShape)
-	}
-	if bias != nil && (bias.Dims() != 1 || bias.Shape()[0] != ws[0]) {
-		return nil, fmt.Errorf("bias %v does not match %d filters: %w", bias.Shape(), ws[0], ErrShape)
-	}
-	oh, err := convOut(xs[2], ws[2], a.Strides[0], a.Pads[0], a.Pads[2], a.Dilations[0], false)
-	if err != nil {
-		return nil, err
-	}
-	ow, err := convOut(xs[3], ws[3], a.Strides[1], a.Pads[1], a.Pads[3], a.Dilations[1], false)
-	if err != nil {
-		return nil, err
-	}
-	op := newConvOp(convGeom{
-		n: xs[0], c: xs[1], h: xs[2], w: xs[3], m: ws[0], kh: ws[2], kw: ws[3], oh: oh, ow: ow,
-		sh: a.Strides[0], sw: a.Strides[1], pt: a.Pads[0], pl: a.Pads[1], dh: a.Dilations[0], dw: a.Dilations[1],
-	}, bias != nil)
-	op.relu = b.reluConsumer(n)
-	op.needX, op.needW = b.needsGrad(x), b.needsGrad(w)
-	children := []*G.Node{x, w}
-	if bias != nil {
-		op.needB = b.needsGrad(bias)
-		children = append(children, bias)
-	}
-	if bn := b.bnConsumer(n, ws[0]); bn != nil {
-		// Inference: the batch norm after the conv scales and shifts its
-		// output channels, so the op applies it (and a ReLU after it) in the
-		// conv's epilogue, as graph.FoldBatchNorm does to the weights.
-		scale, err := b.Input(bn, 1)
-		if err != nil {
-			return nil, err
-		}
-		shift, err := b.Input(bn, 2)
-		if err != nil {
-			return nil, err
-		}
-		op.bn = newConvBN(bn.Name, bn.Op.(*BatchNorm).eps(), op.g.m, b.dtype())
-		op.relu = b.reluConsumer(bn)
-		children = append(children, scale, shift)
-		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})
-	}
-	return one(G.ApplyOp(op, children...))
 }

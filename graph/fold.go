@@ -42,7 +42,7 @@ func FoldBatchNorm(m *Model) (*Model, error) {
 		if _, ok := convNode.Op.(*Conv); !ok || !foldable(f, convNode, bnNode) {
 			continue
 		}
-		if err := foldInto(f, convNode, bnNode, bn.eps()); err != nil {
+		if err := foldInto(f, convNode, bnNode, bn.WithDefaults().Epsilon); err != nil {
 			return nil, fmt.Errorf("graph: folding %q into %q: %w", bnNode.Name, convNode.Name, err)
 		}
 		f.Nodes = slices.Delete(f.Nodes, i, i+1)

@@ -1,10 +1,6 @@
 package graph
 
-import (
-	"fmt"
-
-	G "gorgonia.org/gorgonia"
-)
+import "fmt"
 
 // Op is one kind of layer or operation. Attributes are fields of the concrete type;
 // inputs and outputs are named on the Node. Implementations follow the ONNX
@@ -16,8 +12,6 @@ type Op interface {
 	// optional inputs; Batch for the dynamic batch dimension). consts holds the
 	// parameter behind each input, or nil, for ops that read constant inputs.
 	InferShapes(in [][]int, consts []*Tensor) ([][]int, error)
-	// Forward adds the op's Gorgonia nodes to b for node n.
-	Forward(b *Builder, n *Node) ([]*G.Node, error)
 }
 
 // needInputs checks that at least min and at most max inputs are present.
@@ -45,23 +39,3 @@ func needRank(s []int, rank int, what string) error {
 
 // dimEq compares dims where Batch matches anything.
 func dimEq(a, b int) bool { return a == b || a == Batch || b == Batch }
-
-// inputs builds all present inputs of n.
-func inputs(b *Builder, n *Node) ([]*G.Node, error) {
-	out := make([]*G.Node, len(n.Inputs))
-	for i := range n.Inputs {
-		v, err := b.Input(n, i)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-func one(n *G.Node, err error) ([]*G.Node, error) {
-	if err != nil {
-		return nil, err
-	}
-	return []*G.Node{n}, nil
-}

@@ -2,9 +2,6 @@ package graph
 
 import (
 	"fmt"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Pool is 2-D max or average pooling (https://onnx.ai/onnx/operators/onnx__MaxPool.html,
@@ -53,7 +50,7 @@ func (p *Pool) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needRank(x, 4, "X"); err != nil {
 		return nil, err
 	}
-	out, err := p.kernel().outShape(x)
+	out, err := p.Window().OutShape(x)
 	if err != nil {
 		return nil, err
 	}
@@ -70,56 +67,14 @@ func (p *Pool) dilations() [2]int {
 	return d
 }
 
-func (p *Pool) kernel() *poolKernel {
+// Window returns p as the equivalent PoolND with strides and dilations filled in.
+func (p *Pool) Window() *PoolND {
 	s, d := p.strides(), p.dilations()
-	return &poolKernel{
-		average: p.Average, includePad: p.CountIncludePad, ceil: p.CeilMode,
-		kernel: p.KernelShape[:], strides: s[:], dilations: d[:],
-		begin: []int{p.Pads[0], p.Pads[1]}, end: []int{p.Pads[2], p.Pads[3]}, rank: 4,
+	return &PoolND{
+		Average: p.Average, CountIncludePad: p.CountIncludePad, CeilMode: p.CeilMode,
+		KernelShape: p.KernelShape[:], Strides: s[:], Dilations: d[:],
+		PadsBegin: []int{p.Pads[0], p.Pads[1]}, PadsEnd: []int{p.Pads[2], p.Pads[3]},
 	}
-}
-
-// gorgoniaCan reports whether Gorgonia's built-in pooling computes p exactly.
-func (p *Pool) gorgoniaCan() bool {
-	symmetric := p.Pads[0] == p.Pads[2] && p.Pads[1] == p.Pads[3]
-	padded := p.Pads != [4]int{}
-	return symmetric && !p.CeilMode && p.dilations() == [2]int{1, 1} && (!padded || !p.Average || p.CountIncludePad)
-}
-
-// useKernel reports whether Forward runs poolKernel instead of Gorgonia's pooling:
-// whenever Gorgonia cannot express p, and for all average pooling at inference,
-// since Gorgonia v0.9.18's AveragePool2D returns wrong values (the ONNX
-// averagepool conformance cases are off by factors up to 8;
-// TestAveragePoolMatchesNaive pins it).
-func (p *Pool) useKernel(mode Mode) bool {
-	return !p.gorgoniaCan() || (p.Average && mode == Infer)
-}
-
-func (p *Pool) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	if p.useKernel(b.Opts.Mode) {
-		if b.Opts.Mode == Train {
-			return nil, fmt.Errorf("%s with %s cannot be trained (no gradient)", p.Type(), p.kernel())
-		}
-		return one(G.ApplyOp(p.kernel(), x))
-	}
-	s := p.strides()
-	k := tensor.Shape{p.KernelShape[0], p.KernelShape[1]}
-	// Gorgonia's explicit pads are [north, south, west, east].
-	pads := []int{p.Pads[0], p.Pads[2], p.Pads[1], p.Pads[3]}
-	if p.Average {
-		if p.Pads == [4]int{} && s == p.KernelShape {
-			return one(tiledAvgPool(b, x, k[0], k[1]))
-		}
-		if b.Opts.Mode == Train {
-			return nil, fmt.Errorf("average pooling with overlapping windows or padding cannot be trained (Gorgonia's gradient is wrong); use stride = kernel")
-		}
-		return one(G.AveragePool2D(x, k, pads, s[:]))
-	}
-	return one(G.MaxPool2D(x, k, pads, s[:]))
 }
 
 // GlobalAveragePool averages each channel over H and W
@@ -136,14 +91,6 @@ func (*GlobalAveragePool) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) 
 		return nil, err
 	}
 	return [][]int{{in[0][0], in[0][1], 1, 1}}, nil
-}
-
-func (*GlobalAveragePool) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	return one(meanOverSpace(b, x))
 }
 
 // PoolND is max or average pooling over 1 or 3 spatial dims (inputs (N,C,L) or
@@ -167,7 +114,9 @@ func (p *PoolND) Type() string {
 	return "MaxPool"
 }
 
-func (p *PoolND) kernel() (*poolKernel, error) {
+// Normalized returns a copy of p with nil Strides, Dilations and pads filled in
+// (1, 1 and 0), or an error when a list does not match the kernel's rank.
+func (p *PoolND) Normalized() (*PoolND, error) {
 	k := len(p.KernelShape)
 	fill := func(v []int, def int, what string) ([]int, error) {
 		if v == nil {
@@ -181,52 +130,57 @@ func (p *PoolND) kernel() (*poolKernel, error) {
 		}
 		return v, nil
 	}
-	pk := &poolKernel{average: p.Average, includePad: p.CountIncludePad, ceil: p.CeilMode, kernel: p.KernelShape, rank: k + 2}
+	pk := &PoolND{Average: p.Average, CountIncludePad: p.CountIncludePad, CeilMode: p.CeilMode, KernelShape: p.KernelShape}
 	var err error
-	if pk.strides, err = fill(p.Strides, 1, "strides"); err != nil {
+	if pk.Strides, err = fill(p.Strides, 1, "strides"); err != nil {
 		return nil, err
 	}
-	if pk.dilations, err = fill(p.Dilations, 1, "dilations"); err != nil {
+	if pk.Dilations, err = fill(p.Dilations, 1, "dilations"); err != nil {
 		return nil, err
 	}
-	if pk.begin, err = fill(p.PadsBegin, 0, "pads"); err != nil {
+	if pk.PadsBegin, err = fill(p.PadsBegin, 0, "pads"); err != nil {
 		return nil, err
 	}
-	if pk.end, err = fill(p.PadsEnd, 0, "pads"); err != nil {
+	if pk.PadsEnd, err = fill(p.PadsEnd, 0, "pads"); err != nil {
 		return nil, err
 	}
 	return pk, nil
+}
+
+// OutShape is the output shape of the normalized p for input shape in
+// (N,C,spatial...); Batch stays Batch.
+func (p *PoolND) OutShape(in []int) ([]int, error) {
+	if len(in) != len(p.KernelShape)+2 {
+		return nil, fmt.Errorf("pool: input rank %d, want %d", len(in), len(p.KernelShape)+2)
+	}
+	out := []int{in[0], in[1]}
+	for i := range p.KernelShape {
+		o, err := convOut(in[2+i], p.KernelShape[i], p.Strides[i], p.PadsBegin[i], p.PadsEnd[i], p.Dilations[i], p.CeilMode)
+		if err != nil {
+			return nil, err
+		}
+		if p.CeilMode && in[2+i] != Batch && (o-1)*p.Strides[i] >= in[2+i]+p.PadsBegin[i] {
+			o-- // the last window would start in the end padding (ONNX, PyTorch rule)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 func (p *PoolND) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needInputs(in, 1, 1); err != nil {
 		return nil, err
 	}
-	k, err := p.kernel()
+	k, err := p.Normalized()
 	if err != nil {
 		return nil, err
 	}
-	if err := needRank(in[0], k.rank, "X"); err != nil {
+	if err := needRank(in[0], len(k.KernelShape)+2, "X"); err != nil {
 		return nil, err
 	}
-	out, err := k.outShape(in[0])
+	out, err := k.OutShape(in[0])
 	if err != nil {
 		return nil, err
 	}
 	return [][]int{out}, nil
-}
-
-func (p *PoolND) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	k, err := p.kernel()
-	if err != nil {
-		return nil, err
-	}
-	if b.Opts.Mode == Train {
-		return nil, fmt.Errorf("%s cannot be trained (no gradient)", k)
-	}
-	return one(G.ApplyOp(k, x))
 }

@@ -2,11 +2,7 @@ package graph
 
 import (
 	"fmt"
-	"math/rand"
 	"slices"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Flatten reshapes X to 2-D (https://onnx.ai/onnx/operators/onnx__Flatten.html): the
@@ -30,11 +26,11 @@ func (f *Flatten) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if axis < 0 || axis > len(x) {
 		return nil, fmt.Errorf("axis %d out of range for rank %d", f.Axis, len(x))
 	}
-	return [][]int{{prodDims(x[:axis]), prodDims(x[axis:])}}, nil
+	return [][]int{{ProdDims(x[:axis]), ProdDims(x[axis:])}}, nil
 }
 
-// prodDims multiplies dims; any Batch makes the result Batch.
-func prodDims(d []int) int {
+// ProdDims multiplies dims; any Batch makes the result Batch.
+func ProdDims(d []int) int {
 	p := 1
 	for _, v := range d {
 		if v == Batch {
@@ -43,19 +39,6 @@ func prodDims(d []int) int {
 		p *= v
 	}
 	return p
-}
-
-func (f *Flatten) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	s := x.Shape()
-	axis := f.Axis
-	if axis < 0 {
-		axis += len(s)
-	}
-	return one(G.Reshape(x, tensor.Shape{prodDims(s[:axis]), prodDims(s[axis:])}))
 }
 
 // Reshape gives X a new shape (https://onnx.ai/onnx/operators/onnx__Reshape.html). The
@@ -105,7 +88,7 @@ func reshapeDims(x []int, shape []int64) ([]int, error) {
 			known *= out[i]
 		}
 	}
-	total := prodDims(x)
+	total := ProdDims(x)
 	if infer >= 0 {
 		switch {
 		case total == Batch && !slices.Contains(out, Batch):
@@ -128,26 +111,10 @@ func reshapeDims(x []int, shape []int64) ([]int, error) {
 			}
 			out[infer] = total / known
 		}
-	} else if total != Batch && prodDims(out) != total {
+	} else if total != Batch && ProdDims(out) != total {
 		return nil, fmt.Errorf("cannot reshape %s to %v: %w", fmtShape(x), shape, ErrShape)
 	}
 	return out, nil
-}
-
-func (r *Reshape) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	shape := b.Tensor(n, 1)
-	if shape == nil || shape.Int64 == nil {
-		return nil, fmt.Errorf("the shape input must be an int64 constant")
-	}
-	s, err := reshapeDims(x.Shape(), shape.Int64)
-	if err != nil {
-		return nil, err
-	}
-	return one(G.Reshape(x, tensor.Shape(s)))
 }
 
 // Transpose permutes dims (https://onnx.ai/onnx/operators/onnx__Transpose.html); an
@@ -158,7 +125,9 @@ type Transpose struct {
 
 func (*Transpose) Type() string { return "Transpose" }
 
-func (t *Transpose) perm(rank int) ([]int, error) {
+// Permutation returns Perm, or the reversed dims for an empty Perm, checked
+// against rank.
+func (t *Transpose) Permutation(rank int) ([]int, error) {
 	if len(t.Perm) == 0 {
 		p := make([]int, rank)
 		for i := range p {
@@ -183,7 +152,7 @@ func (t *Transpose) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needInputs(in, 1, 1); err != nil {
 		return nil, err
 	}
-	p, err := t.perm(len(in[0]))
+	p, err := t.Permutation(len(in[0]))
 	if err != nil {
 		return nil, err
 	}
@@ -192,18 +161,6 @@ func (t *Transpose) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 		out[i] = in[0][a]
 	}
 	return [][]int{out}, nil
-}
-
-func (t *Transpose) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	p, err := t.perm(x.Dims())
-	if err != nil {
-		return nil, err
-	}
-	return one(G.Transpose(x, p...))
 }
 
 // Identity passes its input through (https://onnx.ai/onnx/operators/onnx__Identity.html).
@@ -218,11 +175,6 @@ func (*Identity) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	return [][]int{in[0]}, nil
 }
 
-func (*Identity) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	return []*G.Node{x}, err
-}
-
 // Dropout zeroes each element with probability Ratio while training and scales
 // the rest by 1/(1-Ratio); at inference it is the identity
 // (https://onnx.ai/onnx/operators/onnx__Dropout.html). Masks come from the
@@ -233,52 +185,21 @@ type Dropout struct {
 
 func (*Dropout) Type() string { return "Dropout" }
 
-func (d *Dropout) ratio() float64 {
-	if d.Ratio == 0 {
-		return 0.5
+// WithDefaults returns d with a zero Ratio set to 0.5.
+func (d *Dropout) WithDefaults() Dropout {
+	c := *d
+	if c.Ratio == 0 {
+		c.Ratio = 0.5
 	}
-	return d.Ratio
+	return c
 }
 
 func (d *Dropout) InferShapes(in [][]int, _ []*Tensor) ([][]int, error) {
 	if err := needInputs(in, 1, 3); err != nil {
 		return nil, err
 	}
-	if r := d.ratio(); r < 0 || r >= 1 {
+	if r := d.WithDefaults().Ratio; r < 0 || r >= 1 {
 		return nil, fmt.Errorf("ratio %g must be in [0,1)", r)
 	}
 	return [][]int{in[0]}, nil
-}
-
-func (d *Dropout) Forward(b *Builder, n *Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil || b.Opts.Mode != Train {
-		return []*G.Node{x}, err
-	}
-	shape := x.Shape().Clone()
-	mask := G.NewTensor(b.G, b.dtype(), len(shape), G.WithShape(shape...), G.WithName(n.Name+".mask"))
-	keep := 1 - d.ratio()
-	size := shapeSize(shape)
-	b.prepare = append(b.prepare, func(r *rand.Rand) {
-		var t *tensor.Dense
-		if b.Opts.Float64 {
-			m := make([]float64, size)
-			for i := range m {
-				if r.Float64() < keep {
-					m[i] = 1 / keep
-				}
-			}
-			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(m))
-		} else {
-			m := make([]float32, size)
-			for i := range m {
-				if r.Float64() < keep {
-					m[i] = float32(1 / keep)
-				}
-			}
-			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(m))
-		}
-		G.Let(mask, t)
-	})
-	return one(G.HadamardProd(x, mask))
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/graph"
 	"google.golang.org/protobuf/proto"
 	G "gorgonia.org/gorgonia"
@@ -230,7 +231,7 @@ func runSet(dir, set string, mp *onnx.ModelProto, bound map[string]bool) error {
 			batch = feeds[in.Name].Dims[0]
 		}
 	}
-	b, err := graph.Build(m, batch, want, graph.Options{Mode: graph.Infer})
+	b, err := backend.Build(m, batch, want, backend.Options{Mode: backend.Infer})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ type Options struct {
 	// declared input shape; a name that is not an input is an error.
 	Constants map[string]*graph.Tensor
 	// DynamicBatch treats a fixed first dim of every input as the batch dimension,
-	// for exports made with batch 1 and no dynamic axes, so that graph.Runner can
+	// for exports made with batch 1 and no dynamic axes, so that backend.Runner can
 	// run any batch size. Leave it off for graphs whose first dim is not a batch.
 	DynamicBatch bool
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/graph"
 )
 
@@ -102,7 +103,7 @@ func TestDecodePaperNet(t *testing.T) {
 		}
 		// Runs at any batch size; probabilities sum to 1 and the label is their argmax.
 		const n = 5
-		probs, labels, err := graph.Classify(m, randFloats(r, n*64), n)
+		probs, labels, err := backend.Classify(m, randFloats(r, n*64), n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +139,7 @@ func TestLegacySoftmax(t *testing.T) {
 			t.Fatal(err)
 		}
 		x := []float32{1, 2, 3, 4, 5, 6}
-		res, err := graph.NewRunner(m).Run(1, x)
+		res, err := backend.NewRunner(m).Run(1, x)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +191,7 @@ func TestConstantsAndDynamicBatch(t *testing.T) {
 	if p := m.Param("shape"); p == nil || p.Trainable {
 		t.Errorf("shape constant %+v", p)
 	}
-	res, err := graph.NewRunner(m, "y").Run(2, randFloats(rand.New(rand.NewSource(2)), 12))
+	res, err := backend.NewRunner(m, "y").Run(2, randFloats(rand.New(rand.NewSource(2)), 12))
 	if err != nil {
 		t.Fatal(err)
 	}

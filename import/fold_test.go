@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
@@ -180,7 +180,7 @@ func TestFoldShapeChain(t *testing.T) {
 			}
 			for _, batch := range []int{2, 5} {
 				x := randFloats(rand.New(rand.NewSource(int64(batch))), batch*24)
-				res, err := graph.NewRunner(m).Run(batch, x)
+				res, err := backend.NewRunner(m).Run(batch, x)
 				if err != nil {
 					t.Fatalf("batch %d: %v", batch, err)
 				}
@@ -357,7 +357,7 @@ func TestTorchView(t *testing.T) {
 			if len(m.Params) != 5 {
 				t.Errorf("%d params, want 4 weights and the folded shape", len(m.Params))
 			}
-			r := graph.NewRunner(m)
+			r := backend.NewRunner(m)
 			defer r.Close()
 			for _, batch := range []int{3, 1} {
 				res, err := r.Run(batch, x[:batch*64])

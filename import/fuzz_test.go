@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/graph"
 	"google.golang.org/protobuf/proto"
 	G "gorgonia.org/gorgonia"
@@ -88,7 +89,7 @@ func runZeros(t *testing.T, m *graph.Model) {
 	for _, o := range m.Outputs {
 		want = append(want, o.Name)
 	}
-	b, err := graph.Build(m, 1, want, graph.Options{Mode: graph.Infer})
+	b, err := backend.Build(m, 1, want, backend.Options{Mode: backend.Infer})
 	if err != nil {
 		return
 	}

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
@@ -24,7 +24,7 @@ func TestTorchFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
-			r := graph.NewRunner(m, m.Outputs[0].Name)
+			r := backend.NewRunner(m, m.Outputs[0].Name)
 			defer r.Close()
 			res, err := r.Run(fx.InputShape[0], fx.Input)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 )
@@ -25,7 +26,7 @@ type Evaluation struct {
 }
 
 // Evaluate runs m (a classifier with the outputs of graph.New, or an imported
-// model with a float (N,K) output; see graph.Classify) on every image of s and
+// model with a float (N,K) output; see backend.Classify) on every image of s and
 // counts correct labels per class. The model's classes must cover the set's:
 // K >= len(s.Classes). An empty set is an error.
 func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
@@ -84,7 +85,7 @@ func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
 }
 
 // Predict runs a classifier on n images ((n,C,H,W) float32) and returns
-// probabilities (n,K) and labels (n): graph.Classify for models with
+// probabilities (n,K) and labels (n): backend.Classify for models with
 // graph.ProbsOutput and graph.LabelOutput, otherwise the first float (N,K)
 // output and its argmax (a foreign model without an ArgMax head), exponentiated
 // when a LogSoftmax computes it (log-probabilities).
@@ -98,7 +99,7 @@ func Predict(m *graph.Model, images []float32, n int) ([]float32, []int64, error
 		return false
 	}
 	if has(graph.ProbsOutput) && has(graph.LabelOutput) {
-		return graph.Classify(m, images, n)
+		return backend.Classify(m, images, n)
 	}
 	out := ""
 	for _, o := range m.Outputs {
@@ -110,7 +111,7 @@ func Predict(m *graph.Model, images []float32, n int) ([]float32, []int64, error
 	if out == "" {
 		return nil, nil, fmt.Errorf("the model has no float (N,K) output")
 	}
-	r := graph.NewRunner(m, out)
+	r := backend.NewRunner(m, out)
 	defer r.Close()
 	res, err := r.Run(n, images)
 	if err != nil {

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 )
 
-// TestEvaluate checks the counts against labels computed by graph.Classify, so
+// TestEvaluate checks the counts against labels computed by backend.Classify, so
 // that the confusion matrix, accuracy, recall and precision agree by
 // construction, whatever a random network predicts.
 func TestEvaluate(t *testing.T) {
@@ -23,7 +24,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, labels, err := graph.Classify(m, s.Images, s.Len())
+	_, labels, err := backend.Classify(m, s.Images, s.Len())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
@@ -15,7 +16,7 @@ import (
 // gradProblem is a float64 training graph of a model on a small batch, for
 // comparing Gorgonia's gradients with central finite differences.
 type gradProblem struct {
-	b      *graph.Builder
+	b      *backend.Builder
 	vm     G.VM
 	loss   *G.Node
 	learn  []*G.Node
@@ -40,7 +41,7 @@ func newGradProblem(t *testing.T, arch string, loss Loss, batch int, rem Remedie
 			}
 		}
 	}
-	b, err := graph.Build(m, batch, []string{graph.LogitsValue}, graph.Options{Mode: graph.Train, Float64: true})
+	b, err := backend.Build(m, batch, []string{graph.LogitsValue}, backend.Options{Mode: backend.Train, Float64: true})
 	if err != nil {
 		t.Fatal(err)
 	}

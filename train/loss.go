@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/backend"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -75,7 +75,7 @@ func ParseLoss(s string) (Loss, error) {
 
 // Node adds the loss of logits (N,K) against target (N,K) to the graph.
 // Cross-entropy uses log-softmax on the logits for stability; the others
-// softmax. Both are graph.SoftmaxNode, not Gorgonia's: its softmax overflows
+// softmax. Both are backend.SoftmaxNode, not Gorgonia's: its softmax overflows
 // when a row's first logit dominates, and its softmax and log-softmax of one
 // input merge into one node (gorgonia issue #569, DESIGN §9).
 // scale is the robust losses' c (0 for the default).
@@ -93,7 +93,7 @@ func (l Loss) Node(logits, target *G.Node, scale float64) (*G.Node, error) {
 	}
 	switch l {
 	case CrossEntropy:
-		logp, err := graph.SoftmaxNode(logits, 1, true)
+		logp, err := backend.SoftmaxNode(logits, 1, true)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (l Loss) Node(logits, target *G.Node, scale float64) (*G.Node, error) {
 		}
 		return mul(sum, -1/n)
 	case MAE, SSE, Huber, Tukey, Welch, Cauchy:
-		y, err := graph.SoftmaxNode(logits, 1, false)
+		y, err := backend.SoftmaxNode(logits, 1, false)
 		if err != nil {
 			return nil, err
 		}

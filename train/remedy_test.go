@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 )
@@ -120,7 +121,7 @@ func logitSpread(t *testing.T, rem Remedies, steps int) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := graph.NewRunner(res.Model, graph.LogitsValue)
+	r := backend.NewRunner(res.Model, graph.LogitsValue)
 	defer r.Close()
 	out, err := r.Run(50, va.Images[:50*784])
 	if err != nil {

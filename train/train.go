@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
@@ -153,7 +154,7 @@ type trainer struct {
 	valSet     *digits.Set
 	rec        Recorder
 	ck         *Checkpoint
-	b          *graph.Builder
+	b          *backend.Builder
 	vm         G.VM
 	image      *G.Node
 	target     *G.Node
@@ -164,7 +165,7 @@ type trainer struct {
 	decay      []bool
 	paramNames []string
 	opt        *Stepper
-	validation *graph.Runner
+	validation *backend.Runner
 	k          int
 
 	// Per-step buffers, allocated once: the mini-batch and its one-hot
@@ -234,7 +235,7 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 	opt.Rates = cfg.Remedies.rates(m, t.paramNames)
 	t.opt = opt
 	if valSet != nil && valSet.Len() > 0 {
-		t.validation = graph.NewRunner(m, graph.ProbsOutput)
+		t.validation = backend.NewRunner(m, graph.ProbsOutput)
 		t.validation.MaxBatch = cfg.ValBatch
 	}
 	return t, nil
@@ -244,7 +245,7 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 // the gradients of every trainable parameter.
 func (t *trainer) build() error {
 	m := t.ck.Model
-	b, err := graph.Build(m, t.cfg.BatchSize, []string{graph.LogitsValue}, graph.Options{Mode: graph.Train})
+	b, err := backend.Build(m, t.cfg.BatchSize, []string{graph.LogitsValue}, backend.Options{Mode: backend.Train})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -262,7 +263,7 @@ func (t *trainer) build() error {
 	if err != nil {
 		return err
 	}
-	if t.pred, err = graph.ArgMaxNode(t.logits, 1); err != nil {
+	if t.pred, err = backend.ArgMaxNode(t.logits, 1); err != nil {
 		return err
 	}
 	learn, tensors := b.Learnables()

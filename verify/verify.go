@@ -1,6 +1,7 @@
 package verify
 
 import (
+	// Initialized before onnx-go's messages register: see its doc.
 	"errors"
 	"fmt"
 	"io"
@@ -9,15 +10,14 @@ import (
 	"strings"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/backend"
+	"github.com/onnxdigits/onnxdigits/graph"
+	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/verify/internal/pbconflict"
 	onnxgo "github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
-
-	"github.com/onnxdigits/onnxdigits/graph"
-	onnximport "github.com/onnxdigits/onnxdigits/import"
-	// Initialized before onnx-go's messages register: see its doc.
-	"github.com/onnxdigits/onnxdigits/verify/internal/pbconflict"
 )
 
 // By the time this package initializes, onnx-go's and gonnx's messages have
@@ -329,7 +329,7 @@ func runGraph(m *graph.Model, probs, label string, logProbs bool, images []float
 	if label != "" {
 		want = append(want, label)
 	}
-	r := graph.NewRunner(m, want...)
+	r := backend.NewRunner(m, want...)
 	defer r.Close()
 	res, err := r.Run(n, images)
 	if err != nil {

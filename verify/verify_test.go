@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -60,7 +61,7 @@ func verifyTestModel(t *testing.T, arch string, seed int64, images []float32, n 
 		if nd.Op.Type() != "BatchNormalization" {
 			continue
 		}
-		run := graph.NewRunner(m, nd.Inputs[0])
+		run := backend.NewRunner(m, nd.Inputs[0])
 		res, err := run.Run(n, images)
 		run.Close()
 		if err != nil {
@@ -148,7 +149,7 @@ func TestVerifyOwnModel(t *testing.T) {
 			t.Errorf("fold %v: the report does not say ArgMax was removed for onnx-go", fold)
 		}
 		// The labels must not all be equal, or label agreement proves little.
-		probs, labels, err := graph.Classify(m, images, 23)
+		probs, labels, err := backend.Classify(m, images, 23)
 		if err != nil {
 			t.Fatal(err)
 		}

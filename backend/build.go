@@ -1,10 +1,11 @@
-package graph
+package backend
 
 import (
 	"fmt"
 	"math/rand"
 	"slices"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -32,7 +33,7 @@ type Options struct {
 
 // Builder holds a Gorgonia graph built from a Model for one batch size.
 type Builder struct {
-	Model *Model
+	Model *graph.Model
 	Batch int
 	Opts  Options
 	G     *G.ExprGraph
@@ -41,7 +42,7 @@ type Builder struct {
 	want      map[string]bool      // the values Build was asked for
 	paramNode map[string]*G.Node   // parameter name -> node
 	learn     []*G.Node            // learnable nodes, in Model.Params order
-	learnT    []*Tensor            // the tensor behind each learnable node
+	learnT    []*graph.Tensor      // the tensor behind each learnable node
 	bns       []bnState            // batch-norm ops and their running statistics
 	prepare   []func(r *rand.Rand) // run before each step (dropout masks)
 	rng       *rand.Rand
@@ -49,7 +50,7 @@ type Builder struct {
 
 type bnState struct {
 	op        batchNormStats
-	mean, vr  *Tensor
+	mean, vr  *graph.Tensor
 	node      string
 	gorgoniaM float64
 }
@@ -58,14 +59,14 @@ type bnState struct {
 // the model outputs, or "logits" for a training head) for a fixed batch size.
 // Only the nodes those values depend on are built. Graph inputs become input
 // nodes named as in the Model; bind them with Let before each run.
-func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err error) {
+func Build(m *graph.Model, batch int, want []string, opts Options) (b *Builder, err error) {
 	if batch <= 0 {
-		return nil, fmt.Errorf("graph: batch size %d must be positive", batch)
+		return nil, fmt.Errorf("backend: batch size %d must be positive", batch)
 	}
 	defer func() {
 		// Gorgonia panics on some shape errors while building; report them.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("graph: building %q: %v", m.Name, r)
+			err = fmt.Errorf("backend: building %q: %v", m.Name, r)
 		}
 	}()
 	b = &Builder{
@@ -79,7 +80,7 @@ func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err er
 	if b.rng == nil {
 		b.rng = rand.New(rand.NewSource(1))
 	}
-	needed, err := m.needed(want)
+	needed, err := needed(m, want)
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +90,12 @@ func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err er
 		}
 		shape := slices.Clone(in.Shape)
 		for i, d := range shape {
-			if d == Batch {
+			if d == graph.Batch {
 				shape[i] = batch
 			}
 		}
-		if in.Type != Float32 {
-			return nil, fmt.Errorf("graph: input %q: only float32 inputs can be built, not %v", in.Name, in.Type)
+		if in.Type != graph.Float32 {
+			return nil, fmt.Errorf("backend: input %q: only float32 inputs can be built, not %v", in.Name, in.Type)
 		}
 		b.values[in.Name] = G.NewTensor(b.G, b.dtype(), len(shape), G.WithShape(shape...), G.WithName(in.Name))
 	}
@@ -107,7 +108,7 @@ func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err er
 			return nil, err
 		}
 		if len(outs) != len(n.Outputs) {
-			return nil, fmt.Errorf("graph: node %q (%s) built %d outputs, want %d", n.Name, n.Op.Type(), len(outs), len(n.Outputs))
+			return nil, fmt.Errorf("backend: node %q (%s) built %d outputs, want %d", n.Name, n.Op.Type(), len(outs), len(n.Outputs))
 		}
 		for i, name := range n.Outputs {
 			if outs[i] != nil {
@@ -117,14 +118,14 @@ func Build(m *Model, batch int, want []string, opts Options) (b *Builder, err er
 	}
 	for _, w := range want {
 		if b.values[w] == nil {
-			return nil, fmt.Errorf("graph: value %q was not built", w)
+			return nil, fmt.Errorf("backend: value %q was not built", w)
 		}
 	}
 	return b, nil
 }
 
-func (b *Builder) forward(n *Node) (outs []*G.Node, err error) {
-	outs, err = n.Op.Forward(b, n)
+func (b *Builder) forward(n *graph.Node) (outs []*G.Node, err error) {
+	outs, err = b.lower(n)
 	if err != nil {
 		return nil, &BuildError{Node: n.Name, Op: n.Op.Type(), Err: err}
 	}
@@ -138,13 +139,13 @@ type BuildError struct {
 }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("graph: node %q (%s): %v", e.Node, e.Op, e.Err)
+	return fmt.Sprintf("backend: node %q (%s): %v", e.Node, e.Op, e.Err)
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }
 
 // needed marks the nodes and inputs the wanted values depend on.
-func (m *Model) needed(want []string) (map[string]bool, error) {
+func needed(m *graph.Model, want []string) (map[string]bool, error) {
 	need := map[string]bool{}
 	var visit func(v string) error
 	visit = func(v string) error {
@@ -172,7 +173,7 @@ func (m *Model) needed(want []string) (map[string]bool, error) {
 		if m.Param(v) != nil {
 			return nil
 		}
-		return fmt.Errorf("graph: value %q is not an input, parameter or node output", v)
+		return fmt.Errorf("backend: value %q is not an input, parameter or node output", v)
 	}
 	for _, w := range want {
 		if err := visit(w); err != nil {
@@ -195,7 +196,7 @@ func (b *Builder) Value(name string) *G.Node { return b.values[name] }
 // Input returns the node for input i of n: an earlier value or a parameter
 // (made a learnable node in training mode when the parameter is trainable).
 // It returns nil for an omitted optional input.
-func (b *Builder) Input(n *Node, i int) (*G.Node, error) {
+func (b *Builder) Input(n *graph.Node, i int) (*G.Node, error) {
 	if i >= len(n.Inputs) || n.Inputs[i] == "" {
 		return nil, nil
 	}
@@ -212,7 +213,7 @@ func (b *Builder) Input(n *Node, i int) (*G.Node, error) {
 
 // ParamAs returns a node for parameter p viewed with the given shape (same number
 // of elements); used where Gorgonia wants a (1,C,1,1) view of a (C) tensor.
-func (b *Builder) ParamAs(n *Node, i int, shape []int) (*G.Node, error) {
+func (b *Builder) ParamAs(n *graph.Node, i int, shape []int) (*G.Node, error) {
 	if i >= len(n.Inputs) || n.Inputs[i] == "" {
 		return nil, nil
 	}
@@ -227,15 +228,15 @@ func (b *Builder) ParamAs(n *Node, i int, shape []int) (*G.Node, error) {
 }
 
 // Tensor returns the parameter behind input i of n, or nil.
-func (b *Builder) Tensor(n *Node, i int) *Tensor {
+func (b *Builder) Tensor(n *graph.Node, i int) *graph.Tensor {
 	if i >= len(n.Inputs) || n.Inputs[i] == "" {
 		return nil
 	}
 	return b.Model.Param(n.Inputs[i])
 }
 
-func (b *Builder) paramAs(p *Tensor, shape []int) (*G.Node, error) {
-	key := p.Name + fmtShape(shape)
+func (b *Builder) paramAs(p *graph.Tensor, shape []int) (*G.Node, error) {
+	key := p.Name + fmt.Sprint(shape) // sharesParams cuts the name at the last "["
 	if v := b.paramNode[key]; v != nil {
 		return v, nil
 	}
@@ -275,7 +276,7 @@ func (b *Builder) paramAs(p *Tensor, shape []int) (*G.Node, error) {
 
 // Learnables returns the learnable nodes and the tensors behind them, in the order
 // they were built. In float32 the node values share memory with the tensors.
-func (b *Builder) Learnables() ([]*G.Node, []*Tensor) { return b.learn, b.learnT }
+func (b *Builder) Learnables() ([]*G.Node, []*graph.Tensor) { return b.learn, b.learnT }
 
 // Prepare draws per-step random state (dropout masks). Call it before each run in
 // training mode.
@@ -298,13 +299,13 @@ func (b *Builder) AfterMachine() error {
 			return err
 		}
 		if err := s.op.SetStats(b.statTensor(s.mean), b.statTensor(s.vr)); err != nil {
-			return fmt.Errorf("graph: node %q: %w", s.node, err)
+			return fmt.Errorf("backend: node %q: %w", s.node, err)
 		}
 	}
 	return nil
 }
 
-func (b *Builder) statTensor(p *Tensor) tensor.Tensor {
+func (b *Builder) statTensor(p *graph.Tensor) tensor.Tensor {
 	if b.Opts.Float64 {
 		d := make([]float64, len(p.Data))
 		for i, v := range p.Data {

@@ -1,4 +1,4 @@
-package graph_test
+package backend_test
 
 // Inference benchmarks of an imported ONNX model: the paper's network with
 // batch norm folded into the conv (as `onnxdigits export --fold-bn` writes it
@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
@@ -38,7 +39,7 @@ func BenchmarkImportedForward(b *testing.B) {
 			for i := range img {
 				img[i] = float32(i%255) / 255
 			}
-			r := graph.NewRunner(im, graph.ProbsOutput, graph.LabelOutput)
+			r := backend.NewRunner(im, graph.ProbsOutput, graph.LabelOutput)
 			r.MaxBatch = batch
 			defer r.Close()
 			if _, err := r.Run(batch, img); err != nil { // compile outside the loop

@@ -1,4 +1,4 @@
-package graph
+package backend
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -19,36 +20,17 @@ import (
 // inside the padded input with count_include_pad; windows that ceil_mode lets run
 // past the padding count only what they cover. Inference only: it has no gradient.
 type poolKernel struct {
-	average, includePad, ceil  bool
-	kernel, strides, dilations []int
-	begin, end                 []int
-	rank                       int // input rank, 2 + spatial dims
+	*graph.PoolND // normalized: every list has one entry per spatial dim
 }
 
 func (k *poolKernel) Arity() int { return 1 }
 
+func (k *poolKernel) rank() int { return 2 + len(k.KernelShape) }
+
 func (k *poolKernel) Type() hm.Type {
 	a := hm.TypeVariable('a')
-	t := G.TensorType{Dims: k.rank, Of: a}
+	t := G.TensorType{Dims: k.rank(), Of: a}
 	return hm.NewFnType(t, t)
-}
-
-func (k *poolKernel) outShape(in []int) ([]int, error) {
-	if len(in) != k.rank {
-		return nil, fmt.Errorf("pool: input rank %d, want %d", len(in), k.rank)
-	}
-	out := []int{in[0], in[1]}
-	for i := range k.kernel {
-		o, err := convOut(in[2+i], k.kernel[i], k.strides[i], k.begin[i], k.end[i], k.dilations[i], k.ceil)
-		if err != nil {
-			return nil, err
-		}
-		if k.ceil && in[2+i] != Batch && (o-1)*k.strides[i] >= in[2+i]+k.begin[i] {
-			o-- // the last window would start in the end padding (ONNX, PyTorch rule)
-		}
-		out = append(out, o)
-	}
-	return out, nil
 }
 
 func (k *poolKernel) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
@@ -56,7 +38,7 @@ func (k *poolKernel) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if !ok {
 		return nil, fmt.Errorf("pool: input shape is %T", in[0])
 	}
-	out, err := k.outShape(s)
+	out, err := k.OutShape(s)
 	return tensor.Shape(out), err
 }
 
@@ -66,7 +48,7 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("pool: input is %T", vals[0])
 	}
 	in := t.Shape()
-	out, err := k.outShape(in)
+	out, err := k.OutShape(in)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +77,12 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 
 // run pools src (N,C,in...) into (N,C,out...).
 func (k *poolKernel) run(src []float64, in, out []int) []float64 {
-	sd := len(k.kernel)
+	sd := len(k.KernelShape)
 	inPlane, outPlane, win := 1, 1, 1
 	for i := range sd {
 		inPlane *= in[2+i]
 		outPlane *= out[2+i]
-		win *= k.kernel[i]
+		win *= k.KernelShape[i]
 	}
 	planes := in[0] * in[1]
 	dst := make([]float64, planes*outPlane)
@@ -118,16 +100,16 @@ func (k *poolKernel) run(src []float64, in, out []int) []float64 {
 			for w := range win {
 				rem := w
 				for i := sd - 1; i >= 0; i-- {
-					ki[i] = rem % k.kernel[i]
-					rem /= k.kernel[i]
+					ki[i] = rem % k.KernelShape[i]
+					rem /= k.KernelShape[i]
 				}
 				inside, padded, at := true, true, 0
 				for i := range sd {
-					pos := oi[i]*k.strides[i] - k.begin[i] + ki[i]*k.dilations[i]
+					pos := oi[i]*k.Strides[i] - k.PadsBegin[i] + ki[i]*k.Dilations[i]
 					if pos < 0 || pos >= in[2+i] {
 						inside = false
 					}
-					if pos < -k.begin[i] || pos >= in[2+i]+k.end[i] {
+					if pos < -k.PadsBegin[i] || pos >= in[2+i]+k.PadsEnd[i] {
 						padded = false
 					}
 					at = at*in[2+i] + pos
@@ -137,12 +119,12 @@ func (k *poolKernel) run(src []float64, in, out []int) []float64 {
 					best = max(best, v)
 					sum += v
 					count++
-				} else if padded && k.includePad {
+				} else if padded && k.CountIncludePad {
 					count++
 				}
 			}
 			v := best
-			if k.average {
+			if k.Average {
 				v = 0
 				if count > 0 {
 					v = sum / float64(count)
@@ -158,13 +140,9 @@ func (k *poolKernel) ReturnsPtr() bool     { return false }
 func (k *poolKernel) CallsExtern() bool    { return false }
 func (k *poolKernel) OverwritesInput() int { return -1 }
 func (k *poolKernel) String() string {
-	kind := "MaxPool"
-	if k.average {
-		kind = "AveragePool"
-	}
-	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", kind, k.kernel, k.strides, k.dilations, k.begin, k.end, k.ceil, k.includePad)
+	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", k.PoolND.Type(), k.KernelShape, k.Strides, k.Dilations, k.PadsBegin, k.PadsEnd, k.CeilMode, k.CountIncludePad)
 }
-func (k *poolKernel) WriteHash(h hash.Hash) { fmt.Fprint(h, k.String(), k.rank) }
+func (k *poolKernel) WriteHash(h hash.Hash) { fmt.Fprint(h, k.String(), k.rank()) }
 func (k *poolKernel) Hashcode() uint32 {
 	h := fnv.New32a()
 	k.WriteHash(h)

@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // ReLU as custom ops. Most ReLUs are fused into the op before them (conv,
 // batch norm, dense: see reluConsumer); these serve the others.

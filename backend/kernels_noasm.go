@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package graph
+package backend
 
 // Without assembly (other architectures, or the purego build tag) float32 runs
 // on the portable loops.
@@ -34,4 +34,4 @@ func ntReduce(m, n int, part []float32, c []float32, ldc int, acc bool) { panic(
 // ntTile is the size of one tile's unreduced sums in gemmNTPart's buffer.
 const ntTile = 20 * 16
 
-const noAsm = "graph: assembly kernel called without assembly"
+const noAsm = "backend: assembly kernel called without assembly"

@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Elementwise Add, Sub, Mul and Div of a tensor and a smaller one repeated
 // over its leading dims, as one op: the input normalization (image minus the

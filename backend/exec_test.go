@@ -1,10 +1,11 @@
-package graph
+package backend
 
 import (
 	"math/rand"
 	"slices"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -13,17 +14,17 @@ import (
 // computes on the same graph: same ops, same order, bit-identical outputs.
 func TestExecutorMatchesTapeMachine(t *testing.T) {
 	for _, arch := range []string{
-		DefaultArch,
+		graph.DefaultArch,
 		"conv3x3x4p1,bn,relu,maxpool2,conv3x3x3s2,bn,avgpool2,fc12,relu,dropout0.5,fc10",
 		"conv3x3x3,bn,relu,gap,fc10",
 	} {
 		rng := rand.New(rand.NewSource(3))
-		m, err := New(arch, DigitsInput(), rng)
+		m, err := graph.New(arch, graph.DigitsInput(), rng)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range m.Params { // non-trivial statistics and mean image
-			if p.Name == MeanParam || len(p.Data) < 64 {
+			if p.Name == graph.MeanParam || len(p.Data) < 64 {
 				for i := range p.Data {
 					p.Data[i] = 0.5 + rng.Float32()
 				}
@@ -34,7 +35,7 @@ func TestExecutorMatchesTapeMachine(t *testing.T) {
 		for i := range img {
 			img[i] = rng.Float32()
 		}
-		want := []string{ProbsOutput, LabelOutput}
+		want := []string{graph.ProbsOutput, graph.LabelOutput}
 		r := NewRunner(m, want...)
 		got, err := r.Run(n, img)
 		if err != nil {
@@ -49,14 +50,14 @@ func TestExecutorMatchesTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := G.Let(b.Value(ImageInput), tensor.New(tensor.WithShape(n, 1, 28, 28), tensor.WithBacking(slices.Clone(img)))); err != nil {
+		if err := G.Let(b.Value(graph.ImageInput), tensor.New(tensor.WithShape(n, 1, 28, 28), tensor.WithBacking(slices.Clone(img)))); err != nil {
 			t.Fatal(err)
 		}
 		if err := vm.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		probs := b.Value(ProbsOutput).Value().Data().([]float32)
-		labels := b.Value(LabelOutput).Value().Data().([]int64)
+		probs := b.Value(graph.ProbsOutput).Value().Data().([]float32)
+		labels := b.Value(graph.LabelOutput).Value().Data().([]int64)
 		if !slices.Equal(got[0].Float, probs) || !slices.Equal(got[1].Int64, labels) {
 			t.Errorf("%s: executor %v %v, tape machine %v %v", arch, got[0].Float[:10], got[1].Int64, probs[:10], labels)
 		}

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package graph
+package backend
 
 //go:generate go run kernels_gen.go
 
@@ -72,7 +72,7 @@ func gemmNNBlock(mr, k, n int, ap, b *float32, ldb int, c *float32, ldc int, bia
 	case 10:
 		gemmNN10(k, n, ap, b, ldb, c, ldc, bias, flags)
 	default:
-		panic("graph: gemmNN row block out of range")
+		panic("backend: gemmNN row block out of range")
 	}
 }
 
@@ -88,7 +88,7 @@ const (
 // need panics unless s holds at least n values: the kernels do not check.
 func need(s []float32, n int, what string) {
 	if len(s) < n {
-		panic(fmt.Sprintf("graph: %s has %d values, kernel reads %d", what, len(s), n))
+		panic(fmt.Sprintf("backend: %s has %d values, kernel reads %d", what, len(s), n))
 	}
 }
 

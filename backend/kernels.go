@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Shared plumbing of the custom Gorgonia ops (kernels_*.go): the conv, batch
 // norm, ReLU and dense layers run as our own ops with fused, allocation-free
@@ -28,9 +28,19 @@ import (
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
+
+// shapeSize is the number of elements of a tensor of the given shape.
+func shapeSize(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
 
 // float is the element type of the kernels: float32 for training and
 // inference, float64 for gradient checks.
@@ -233,7 +243,7 @@ func (b *Builder) needsGrad(x *G.Node) bool {
 // reluConsumer returns the Relu node that is the only consumer of n's single
 // output, when n's output is neither wanted by the build nor a model output, so
 // that the op of n may apply the ReLU itself; "" otherwise.
-func (b *Builder) reluConsumer(n *Node) string {
+func (b *Builder) reluConsumer(n *graph.Node) string {
 	if len(n.Outputs) != 1 {
 		return ""
 	}
@@ -246,7 +256,7 @@ func (b *Builder) reluConsumer(n *Node) string {
 			return ""
 		}
 	}
-	var consumer *Node
+	var consumer *graph.Node
 	for _, m := range b.Model.Nodes {
 		for _, in := range m.Inputs {
 			if in == out {
@@ -260,7 +270,7 @@ func (b *Builder) reluConsumer(n *Node) string {
 	if consumer == nil || len(consumer.Inputs) != 1 {
 		return ""
 	}
-	if _, ok := consumer.Op.(*Relu); !ok {
+	if _, ok := consumer.Op.(*graph.Relu); !ok {
 		return ""
 	}
 	return consumer.Name
@@ -270,7 +280,7 @@ func (b *Builder) reluConsumer(n *Node) string {
 // conv node n's output (channels wide) in an inference build, with parameter
 // scale, shift and statistics, when that output is neither wanted nor a model output; nil
 // otherwise.
-func (b *Builder) bnConsumer(n *Node, channels int) *Node {
+func (b *Builder) bnConsumer(n *graph.Node, channels int) *graph.Node {
 	if b.Opts.Mode != Infer || len(n.Outputs) != 1 {
 		return nil
 	}
@@ -283,7 +293,7 @@ func (b *Builder) bnConsumer(n *Node, channels int) *Node {
 			return nil
 		}
 	}
-	var consumer *Node
+	var consumer *graph.Node
 	for _, m := range b.Model.Nodes {
 		for _, in := range m.Inputs {
 			if in == out {
@@ -297,7 +307,7 @@ func (b *Builder) bnConsumer(n *Node, channels int) *Node {
 	if consumer == nil || len(consumer.Inputs) != 5 || consumer.Inputs[0] != out {
 		return nil
 	}
-	if _, ok := consumer.Op.(*BatchNorm); !ok {
+	if _, ok := consumer.Op.(*graph.BatchNorm); !ok {
 		return nil
 	}
 	for i := 1; i < 5; i++ {

@@ -1,4 +1,4 @@
-package graph
+package backend
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ type step struct {
 func newExecutor(g *G.ExprGraph) (*executor, error) {
 	sorted, err := G.Sort(g)
 	if err != nil {
-		return nil, fmt.Errorf("graph: %w", err)
+		return nil, fmt.Errorf("backend: %w", err)
 	}
 	e := &executor{index: make(map[*G.Node]int, len(sorted))}
 	for i := len(sorted) - 1; i >= 0; i-- { // Sort puts a node before its inputs
@@ -42,7 +42,7 @@ func newExecutor(g *G.ExprGraph) (*executor, error) {
 				c := children.Node().(*G.Node)
 				j, ok := e.index[c]
 				if !ok {
-					return nil, fmt.Errorf("graph: node %v is evaluated before its input %v", n, c)
+					return nil, fmt.Errorf("backend: node %v is evaluated before its input %v", n, c)
 				}
 				s.args = append(s.args, j)
 			}
@@ -66,7 +66,7 @@ func (e *executor) run() error {
 		if s.op == nil {
 			v := s.node.Value()
 			if v == nil {
-				return fmt.Errorf("graph: input %s has no value", s.node.Name())
+				return fmt.Errorf("backend: input %s has no value", s.node.Name())
 			}
 			e.vals[i] = v
 			continue
@@ -77,7 +77,7 @@ func (e *executor) run() error {
 		}
 		v, err := s.op.Do(e.args...)
 		if err != nil {
-			return fmt.Errorf("graph: %s: %w", s.node.Name(), err)
+			return fmt.Errorf("backend: %s: %w", s.node.Name(), err)
 		}
 		e.vals[i] = v
 	}

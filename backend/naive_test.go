@@ -1,17 +1,19 @@
-package graph
+package backend
 
 import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/graph"
 )
 
 // naiveForward is a loop-by-loop reference of the default architecture
 // (normalize, conv KxK, batch norm with running statistics, ReLU, dense, softmax)
 // for one image, kept deliberately simple (llm.c's matmul_forward_naive).
-func naiveForward(m *Model, img []float32) []float64 {
+func naiveForward(m *graph.Model, img []float32) []float64 {
 	p := func(name string) []float32 { return m.Param(name).Data }
-	mean := p(MeanParam)
+	mean := p(graph.MeanParam)
 	w, cb := m.Param("conv1.weight"), p("conv1.bias")
 	f, k := w.Dims[0], w.Dims[2]
 	oh := 28 - k + 1
@@ -59,10 +61,10 @@ func naiveForward(m *Model, img []float32) []float64 {
 
 // randomizeStats gives batch norm and the mean image non-trivial values so the
 // reference comparison exercises them.
-func randomizeStats(m *Model, rng *rand.Rand) {
+func randomizeStats(m *graph.Model, rng *rand.Rand) {
 	for _, t := range m.Params {
 		switch {
-		case t.Name == MeanParam:
+		case t.Name == graph.MeanParam:
 			for i := range t.Data {
 				t.Data[i] = rng.Float32() * 0.3
 			}
@@ -86,7 +88,7 @@ func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(s
 
 func TestDefaultMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	m, err := New("", DigitsInput(), rng)
+	m, err := graph.New("", graph.DigitsInput(), rng)
 	if err != nil {
 		t.Fatal(err)
 	}

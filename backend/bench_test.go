@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Inference benchmarks of the paper's network in Gorgonia. Machine of record:
 // 2-core AVX-512 VM (AMD EPYC, Zen 5), Go 1.26, Gorgonia v0.9.18 running our
@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/graph"
 )
 
 func BenchmarkForward(b *testing.B) {
-	m, err := New("", DigitsInput(), rand.New(rand.NewSource(1)))
+	m, err := graph.New("", graph.DigitsInput(), rand.New(rand.NewSource(1)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func BenchmarkForward(b *testing.B) {
 			for i := range img {
 				img[i] = float32(i%255) / 255
 			}
-			r := NewRunner(m, ProbsOutput, LabelOutput)
+			r := NewRunner(m, graph.ProbsOutput, graph.LabelOutput)
 			r.MaxBatch = batch
 			defer r.Close()
 			if _, err := r.Run(batch, img); err != nil { // compile outside the loop

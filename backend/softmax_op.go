@@ -1,4 +1,4 @@
-package graph
+package backend
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -20,7 +21,7 @@ import (
 // and the log flag, so softmax and log-softmax of one input never merge
 // (gorgonia issue #569). TestSoftmaxOp checks values and gradients.
 func SoftmaxNode(x *G.Node, axis int, log bool) (*G.Node, error) {
-	a, err := normAxis(axis, x.Dims())
+	a, err := graph.NormAxis(axis, x.Dims())
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Convolution as custom Gorgonia ops: im2col per image into a per-worker
 // buffer, then one matrix product that writes the (M, oH*oW) output of the

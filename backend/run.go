@@ -1,9 +1,10 @@
-package graph
+package backend
 
 import (
 	"fmt"
 	"slices"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -12,7 +13,7 @@ import (
 // batch size, splitting into chunks of at most MaxBatch and keeping one compiled
 // graph per chunk size. It is not safe for concurrent use.
 type Runner struct {
-	Model    *Model
+	Model    *graph.Model
 	MaxBatch int // 0 means 256
 	want     []string
 	graphs   map[int]*compiled
@@ -25,7 +26,7 @@ type compiled struct {
 }
 
 // NewRunner prepares to compute the named values (nil means the model outputs).
-func NewRunner(m *Model, want ...string) *Runner {
+func NewRunner(m *graph.Model, want ...string) *Runner {
 	if len(want) == 0 {
 		for _, o := range m.Outputs {
 			want = append(want, o.Name)
@@ -67,16 +68,16 @@ type Result struct {
 func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 	m := r.Model
 	if len(inputs) != len(m.Inputs) {
-		return nil, fmt.Errorf("graph: model has %d inputs, got %d", len(m.Inputs), len(inputs))
+		return nil, fmt.Errorf("backend: model has %d inputs, got %d", len(m.Inputs), len(inputs))
 	}
 	per := make([]int, len(inputs))
 	for i, in := range m.Inputs {
-		if len(in.Shape) == 0 || in.Shape[0] != Batch {
-			return nil, fmt.Errorf("graph: input %q has no batch dimension", in.Name)
+		if len(in.Shape) == 0 || in.Shape[0] != graph.Batch {
+			return nil, fmt.Errorf("backend: input %q has no batch dimension", in.Name)
 		}
-		per[i] = prodDims(in.Shape[1:])
+		per[i] = graph.ProdDims(in.Shape[1:])
 		if per[i] < 0 || len(inputs[i]) != n*per[i] {
-			return nil, fmt.Errorf("graph: input %q: got %d values, want %d examples x %d", in.Name, len(inputs[i]), n, per[i])
+			return nil, fmt.Errorf("backend: input %q: got %d values, want %d examples x %d", in.Name, len(inputs[i]), n, per[i])
 		}
 	}
 	maxB := r.MaxBatch
@@ -106,7 +107,7 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 		}
 		if err := c.exec.run(); err != nil {
 			c.exec.reset()
-			return nil, fmt.Errorf("graph: run: %w", err)
+			return nil, fmt.Errorf("backend: run: %w", err)
 		}
 		for i, w := range r.want {
 			v := c.exec.value(c.b.Value(w))
@@ -123,7 +124,7 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 			case int64:
 				res.Int64 = append(res.Int64, d)
 			default:
-				return nil, fmt.Errorf("graph: output %q has unsupported type %T", w, d)
+				return nil, fmt.Errorf("backend: output %q has unsupported type %T", w, d)
 			}
 		}
 		c.exec.reset()
@@ -153,8 +154,8 @@ func (r *Runner) graph(batch int) (*compiled, error) {
 
 // Classify runs a classifier built by New (or imported with the same outputs) and
 // returns probabilities (n,K) and labels (n).
-func Classify(m *Model, images []float32, n int) (probs []float32, labels []int64, err error) {
-	r := NewRunner(m, ProbsOutput, LabelOutput)
+func Classify(m *graph.Model, images []float32, n int) (probs []float32, labels []int64, err error) {
+	r := NewRunner(m, graph.ProbsOutput, graph.LabelOutput)
 	defer r.Close()
 	res, err := r.Run(n, images)
 	if err != nil {

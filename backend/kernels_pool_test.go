@@ -1,9 +1,11 @@
-package graph
+package backend
 
 import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/graph"
 )
 
 // naiveAvgPool2D is average pooling by the definition (ONNX reference): windows
@@ -46,10 +48,10 @@ func TestAveragePoolMatchesNaive(t *testing.T) {
 	}
 	for _, tc := range []struct{ k, s, pad int }{{2, 2, 0}, {3, 1, 1}, {3, 2, 1}} {
 		for _, incl := range []bool{false, true} {
-			m := &Model{
-				Inputs:  []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 1, h, w}}},
-				Nodes:   []*Node{{Name: "pool", Op: &Pool{Average: true, KernelShape: [2]int{tc.k, tc.k}, Strides: [2]int{tc.s, tc.s}, Pads: [4]int{tc.pad, tc.pad, tc.pad, tc.pad}, CountIncludePad: incl}, Inputs: []string{"x"}, Outputs: []string{"y"}}},
-				Outputs: []Value{{Name: "y", Type: Float32}},
+			m := &graph.Model{
+				Inputs:  []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 1, h, w}}},
+				Nodes:   []*graph.Node{{Name: "pool", Op: &graph.Pool{Average: true, KernelShape: [2]int{tc.k, tc.k}, Strides: [2]int{tc.s, tc.s}, Pads: [4]int{tc.pad, tc.pad, tc.pad, tc.pad}, CountIncludePad: incl}, Inputs: []string{"x"}, Outputs: []string{"y"}}},
+				Outputs: []graph.Value{{Name: "y", Type: graph.Float32}},
 			}
 			res, err := NewRunner(m).Run(1, x)
 			if err != nil {

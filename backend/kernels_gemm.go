@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Matrix products for the custom ops, in the two forms that keep the vector
 // dimension contiguous for every product this package needs (all row-major):

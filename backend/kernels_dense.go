@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Gemm (the dense layer) as custom ops: Y = alpha·A'·B' + beta·C with C
 // broadcast, an optional fused ReLU, and one backward op per gradient. With

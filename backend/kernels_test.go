@@ -1,4 +1,4 @@
-package graph
+package backend
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -168,15 +169,15 @@ func TestIm2colAdjoint(t *testing.T) {
 type opCase struct {
 	name   string
 	params map[string][]int
-	nodes  []*Node
+	nodes  []*graph.Node
 	out    string
 }
 
-func (c opCase) model(rng *rand.Rand) *Model {
-	m := &Model{Name: c.name}
+func (c opCase) model(rng *rand.Rand) *graph.Model {
+	m := &graph.Model{Name: c.name}
 	for _, name := range sortedKeys(c.params) {
 		dims := c.params[name]
-		p := &Tensor{Name: name, Dims: dims, Trainable: true, Data: randSlice[float32](rng, shapeSize(dims))}
+		p := &graph.Tensor{Name: name, Dims: dims, Trainable: true, Data: randSlice[float32](rng, shapeSize(dims))}
 		if name == "var" {
 			p.Trainable = false
 			for i := range p.Data {
@@ -208,22 +209,22 @@ func sortedKeys(m map[string][]int) []string {
 }
 
 func TestOpGradients(t *testing.T) {
-	relu := func(in, out string) *Node {
-		return &Node{Name: out, Op: &Relu{}, Inputs: []string{in}, Outputs: []string{out}}
+	relu := func(in, out string) *graph.Node {
+		return &graph.Node{Name: out, Op: &graph.Relu{}, Inputs: []string{in}, Outputs: []string{out}}
 	}
 	cases := []opCase{
 		{name: "conv pads strides", params: map[string][]int{"x": {2, 3, 7, 9}, "w": {4, 3, 3, 2}, "b": {4}},
-			nodes: []*Node{{Name: "conv", Op: &Conv{Strides: [2]int{2, 3}, Pads: [4]int{1, 2, 0, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}}}, out: "y"},
+			nodes: []*graph.Node{{Name: "conv", Op: &graph.Conv{Strides: [2]int{2, 3}, Pads: [4]int{1, 2, 0, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"y"}}}, out: "y"},
 		{name: "conv dilation relu", params: map[string][]int{"x": {2, 2, 8, 8}, "w": {3, 2, 3, 3}, "b": {3}},
-			nodes: []*Node{{Name: "conv", Op: &Conv{Dilations: [2]int{2, 2}, Pads: [4]int{2, 1, 2, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}}, relu("c", "y")}, out: "y"},
+			nodes: []*graph.Node{{Name: "conv", Op: &graph.Conv{Dilations: [2]int{2, 2}, Pads: [4]int{2, 1, 2, 1}}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}}, relu("c", "y")}, out: "y"},
 		{name: "conv 1x1 no bias", params: map[string][]int{"x": {3, 4, 5, 5}, "w": {2, 4, 1, 1}},
-			nodes: []*Node{{Name: "conv", Op: &Conv{}, Inputs: []string{"x", "w"}, Outputs: []string{"y"}}}, out: "y"},
+			nodes: []*graph.Node{{Name: "conv", Op: &graph.Conv{}, Inputs: []string{"x", "w"}, Outputs: []string{"y"}}}, out: "y"},
 		{name: "bn relu 4d", params: map[string][]int{"x": {5, 3, 4, 4}, "s": {3}, "b": {3}, "mean": {3}, "var": {3}},
-			nodes: []*Node{{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"z"}}, relu("z", "y")}, out: "y"},
+			nodes: []*graph.Node{{Name: "bn", Op: &graph.BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"z"}}, relu("z", "y")}, out: "y"},
 		{name: "bn 2d", params: map[string][]int{"x": {7, 5}, "s": {5}, "b": {5}, "mean": {5}, "var": {5}},
-			nodes: []*Node{{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"y"}}}, out: "y"},
+			nodes: []*graph.Node{{Name: "bn", Op: &graph.BatchNorm{}, Inputs: []string{"x", "s", "b", "mean", "var"}, Outputs: []string{"y"}}}, out: "y"},
 		{name: "relu", params: map[string][]int{"x": {3, 4, 5}},
-			nodes: []*Node{relu("x", "y")}, out: "y"},
+			nodes: []*graph.Node{relu("x", "y")}, out: "y"},
 	}
 	for _, ta := range []bool{false, true} {
 		for _, tb := range []bool{false, true} {
@@ -241,7 +242,7 @@ func TestOpGradients(t *testing.T) {
 					params["c"] = cs
 					in = append(in, "c")
 				}
-				nodes := []*Node{{Name: "gemm", Op: &Gemm{TransA: ta, TransB: tb, Alpha: 0.7, Beta: 1.3}, Inputs: in, Outputs: []string{"g"}}}
+				nodes := []*graph.Node{{Name: "gemm", Op: &graph.Gemm{TransA: ta, TransB: tb, Alpha: 0.7, Beta: 1.3}, Inputs: in, Outputs: []string{"g"}}}
 				out := "g"
 				if ta && tb {
 					nodes = append(nodes, relu("g", "y"))
@@ -451,14 +452,14 @@ func TestRepeatBinary(t *testing.T) {
 	for _, kind := range []string{"Add", "Sub", "Mul", "Div"} {
 		for _, pdims := range [][]int{{3}, {2, 3}, {1, 2, 3}, {1, 1, 1}} {
 			for _, swap := range []bool{false, true} {
-				p := &Tensor{Name: "p", Dims: pdims, Data: randSlice[float32](rng, shapeSize(pdims))}
+				p := &graph.Tensor{Name: "p", Dims: pdims, Data: randSlice[float32](rng, shapeSize(pdims))}
 				in := []string{"x", "p"}
 				if swap {
 					in = []string{"p", "x"}
 				}
-				m := &Model{Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2, 3}}}, Params: []*Tensor{p},
-					Nodes:   []*Node{{Name: "op", Op: &Binary{Kind: kind}, Inputs: in, Outputs: []string{"y"}}},
-					Outputs: []Value{{Name: "y", Type: Float32}}}
+				m := &graph.Model{Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 2, 3}}}, Params: []*graph.Tensor{p},
+					Nodes:   []*graph.Node{{Name: "op", Op: &graph.Binary{Kind: kind}, Inputs: in, Outputs: []string{"y"}}},
+					Outputs: []graph.Value{{Name: "y", Type: graph.Float32}}}
 				x := randSlice[float32](rng, 4*6)
 				res, err := NewRunner(m).Run(4, x)
 				if err != nil {
@@ -489,9 +490,9 @@ func TestConvBNFused(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for _, withBias := range []bool{false, true} {
 		for _, withRelu := range []bool{false, true} {
-			m := &Model{Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2, 6, 5}}}}
+			m := &graph.Model{Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 2, 6, 5}}}}
 			add := func(name string, dims ...int) {
-				p := &Tensor{Name: name, Dims: dims, Data: randSlice[float32](rng, shapeSize(dims))}
+				p := &graph.Tensor{Name: name, Dims: dims, Data: randSlice[float32](rng, shapeSize(dims))}
 				if name == "var" {
 					for i := range p.Data {
 						p.Data[i] = 0.5 + rng.Float32()
@@ -509,13 +510,13 @@ func TestConvBNFused(t *testing.T) {
 				add("b", 3)
 				in = append(in, "b")
 			}
-			m.Nodes = []*Node{
-				{Name: "conv", Op: &Conv{Pads: [4]int{1, 0, 1, 1}}, Inputs: in, Outputs: []string{"c"}},
-				{Name: "bn", Op: &BatchNorm{}, Inputs: []string{"c", "s", "sh", "mean", "var"}, Outputs: []string{"z"}},
+			m.Nodes = []*graph.Node{
+				{Name: "conv", Op: &graph.Conv{Pads: [4]int{1, 0, 1, 1}}, Inputs: in, Outputs: []string{"c"}},
+				{Name: "bn", Op: &graph.BatchNorm{}, Inputs: []string{"c", "s", "sh", "mean", "var"}, Outputs: []string{"z"}},
 			}
 			out := "z"
 			if withRelu {
-				m.Nodes = append(m.Nodes, &Node{Name: "relu", Op: &Relu{}, Inputs: []string{"z"}, Outputs: []string{"y"}})
+				m.Nodes = append(m.Nodes, &graph.Node{Name: "relu", Op: &graph.Relu{}, Inputs: []string{"z"}, Outputs: []string{"y"}})
 				out = "y"
 			}
 			x := randSlice[float32](rng, 3*60)
@@ -540,12 +541,12 @@ func TestConvBNFused(t *testing.T) {
 // parameters, changed in place or replaced, as a new Runner does.
 func TestRunnerReset(t *testing.T) {
 	rng := rand.New(rand.NewSource(8))
-	m, err := New("", DigitsInput(), rng)
+	m, err := graph.New("", graph.DigitsInput(), rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	x := randSlice[float32](rng, 3*784)
-	r := NewRunner(m, ProbsOutput)
+	r := NewRunner(m, graph.ProbsOutput)
 	defer r.Close()
 	if _, err := r.Run(3, x); err != nil {
 		t.Fatal(err)
@@ -561,7 +562,7 @@ func TestRunnerReset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := NewRunner(m, ProbsOutput).Run(3, x)
+		want, err := NewRunner(m, graph.ProbsOutput).Run(3, x)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -608,14 +609,14 @@ func TestConvGradW32(t *testing.T) {
 // their running statistics must give different outputs.
 func TestOpsNotMerged(t *testing.T) {
 	one := func(v float32) []float32 { return []float32{v, v} }
-	m := &Model{
-		Inputs: []Value{{Name: "x", Type: Float32, Shape: []int{Batch, 2}}},
-		Params: []*Tensor{{Name: "s", Dims: []int{2}, Data: one(1)}, {Name: "b", Dims: []int{2}, Data: one(0)},
+	m := &graph.Model{
+		Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 2}}},
+		Params: []*graph.Tensor{{Name: "s", Dims: []int{2}, Data: one(1)}, {Name: "b", Dims: []int{2}, Data: one(0)},
 			{Name: "m1", Dims: []int{2}, Data: one(0)}, {Name: "v1", Dims: []int{2}, Data: one(1)},
 			{Name: "m2", Dims: []int{2}, Data: one(5)}, {Name: "v2", Dims: []int{2}, Data: one(4)}},
-		Nodes: []*Node{
-			{Name: "bn1", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "m1", "v1"}, Outputs: []string{"y1"}},
-			{Name: "bn2", Op: &BatchNorm{}, Inputs: []string{"x", "s", "b", "m2", "v2"}, Outputs: []string{"y2"}},
+		Nodes: []*graph.Node{
+			{Name: "bn1", Op: &graph.BatchNorm{}, Inputs: []string{"x", "s", "b", "m1", "v1"}, Outputs: []string{"y1"}},
+			{Name: "bn2", Op: &graph.BatchNorm{}, Inputs: []string{"x", "s", "b", "m2", "v2"}, Outputs: []string{"y2"}},
 		},
 	}
 	res, err := NewRunner(m, "y1", "y2").Run(1, []float32{1, 1})

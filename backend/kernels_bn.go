@@ -1,4 +1,4 @@
-package graph
+package backend
 
 // Batch normalization as custom ops: scale and shift are inputs of the op (no
 // broadcast nodes), a following ReLU is fused, and the backward pass reads the

@@ -1,0 +1,137 @@
+package backend
+
+import (
+	"math/rand"
+
+	"github.com/onnxdigits/onnxdigits/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func (b *Builder) lowerFlatten(f *graph.Flatten, n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.outShapes(n)
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Reshape(x, tensor.Shape(out[0])))
+}
+
+func (b *Builder) lowerReshape(n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.outShapes(n)
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Reshape(x, tensor.Shape(out[0])))
+}
+
+func (b *Builder) lowerTranspose(t *graph.Transpose, n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	p, err := t.Permutation(x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Transpose(x, p...))
+}
+
+func (b *Builder) lowerDropout(d *graph.Dropout, n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil || b.Opts.Mode != Train {
+		return []*G.Node{x}, err
+	}
+	shape := x.Shape().Clone()
+	mask := G.NewTensor(b.G, b.dtype(), len(shape), G.WithShape(shape...), G.WithName(n.Name+".mask"))
+	keep := 1 - d.WithDefaults().Ratio
+	size := shapeSize(shape)
+	b.prepare = append(b.prepare, func(r *rand.Rand) {
+		var t *tensor.Dense
+		if b.Opts.Float64 {
+			m := make([]float64, size)
+			for i := range m {
+				if r.Float64() < keep {
+					m[i] = 1 / keep
+				}
+			}
+			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(m))
+		} else {
+			m := make([]float32, size)
+			for i := range m {
+				if r.Float64() < keep {
+					m[i] = float32(1 / keep)
+				}
+			}
+			t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(m))
+		}
+		G.Let(mask, t)
+	})
+	return one(G.HadamardProd(x, mask))
+}
+
+func (b *Builder) lowerSoftmax(s *graph.Softmax, n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := graph.NormAxis(s.Axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	if !s.Coerce2D || axis == x.Dims()-1 {
+		return one(SoftmaxNode(x, axis, s.Log))
+	}
+	shape := x.Shape().Clone()
+	flat, err := G.Reshape(x, tensor.Shape{shapeSize(shape[:axis]), shapeSize(shape[axis:])})
+	if err != nil {
+		return nil, err
+	}
+	y, err := SoftmaxNode(flat, 1, s.Log)
+	if err != nil {
+		return nil, err
+	}
+	return one(G.Reshape(y, shape))
+}
+
+// ArgMaxNode adds the int64 index of the largest value along axis of x (the
+// axis dropped), as ONNX ArgMax with keepdims 0. The trainer reads its
+// predictions from it: an int64 result is never reused as scratch by the tape
+// machine, unlike a float value whose last use in the graph has passed.
+func ArgMaxNode(x *G.Node, axis int) (*G.Node, error) {
+	axis, err := graph.NormAxis(axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	return G.ApplyOp(&argmaxOp{axis: axis, dims: x.Dims()}, x)
+}
+
+func (b *Builder) lowerArgMax(a *graph.ArgMax, n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := graph.NormAxis(a.Axis, x.Dims())
+	if err != nil {
+		return nil, err
+	}
+	return one(G.ApplyOp(&argmaxOp{axis: axis, keep: a.KeepDims, last: a.SelectLastIndex, dims: x.Dims()}, x))
+}
+
+func (b *Builder) lowerRelu(n *graph.Node) ([]*G.Node, error) {
+	x, err := b.Input(n, 0)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := x.Op().(reluFuser); ok && f.fusedRelu() == n.Name {
+		return []*G.Node{x}, nil // the op before applied this ReLU already
+	}
+	return one(G.ApplyOp(newReluOp(x.Shape()), x))
+}
