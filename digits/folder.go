@@ -11,7 +11,6 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -269,72 +268,8 @@ func decodeImage(data []byte, dst []float32, opts FolderOptions) error {
 		copy(dst, grey)
 		return nil
 	}
-	resize(grey, w, h, dst[:pixels], Width, Height)
+	resize(grey, w, h, dst[:pixels], Width, Height, image.Rect(0, 0, Width, Height))
 	return nil
-}
-
-// resize resamples src (sw x sh) into dst (dw x dh), separably: each axis
-// uses area averaging when it shrinks and bilinear interpolation (pixel
-// centres aligned) when it grows.
-func resize(src []float32, sw, sh int, dst []float32, dw, dh int) {
-	wx := resampleWeights(sw, dw)
-	wy := resampleWeights(sh, dh)
-	tmp := make([]float32, sh*dw) // rows resampled horizontally
-	for y := range sh {
-		row := src[y*sw : (y+1)*sw]
-		for x, ws := range wx {
-			var acc float32
-			for _, t := range ws {
-				acc += row[t.i] * t.w
-			}
-			tmp[y*dw+x] = acc
-		}
-	}
-	for y, ws := range wy {
-		for x := range dw {
-			var acc float32
-			for _, t := range ws {
-				acc += tmp[t.i*dw+x] * t.w
-			}
-			dst[y*dw+x] = min(max(acc, 0), 1)
-		}
-	}
-}
-
-type tap struct {
-	i int
-	w float32
-}
-
-// resampleWeights returns, for each of the m output samples, the source
-// samples (of n) and weights that make it up.
-func resampleWeights(n, m int) [][]tap {
-	out := make([][]tap, m)
-	scale := float64(n) / float64(m)
-	for j := range out {
-		if scale >= 1 {
-			// Area: output j covers source [j*scale, (j+1)*scale).
-			lo, hi := float64(j)*scale, float64(j+1)*scale
-			for i := int(lo); i < n && float64(i) < hi; i++ {
-				cover := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i))
-				if cover > 0 {
-					out[j] = append(out[j], tap{i, float32(cover / scale)})
-				}
-			}
-			continue
-		}
-		// Bilinear: the centre of output j in source coordinates.
-		c := (float64(j)+0.5)*scale - 0.5
-		c = math.Min(math.Max(c, 0), float64(n-1))
-		i0 := int(c)
-		f := c - float64(i0)
-		if i0+1 < n && f > 0 {
-			out[j] = []tap{{i0, float32(1 - f)}, {i0 + 1, float32(f)}}
-		} else {
-			out[j] = []tap{{i0, 1}}
-		}
-	}
-	return out
 }
 
 // WriteFolder writes s as DIR/<class>/<index>.png (8-bit grey, pixels

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 )
 
 // PrepareImage turns any image into a network input like the training data:
@@ -13,11 +14,12 @@ import (
 //  1. grey: luma (ITU-R BT.601, as image/color.GrayModel), with transparent
 //     pixels composited over white (drawings usually have a transparent or
 //     white page);
-//  2. the background is the mean of the one-pixel border; the image is padded
-//     to a square with it (centred), so that resizing does not distort the
-//     digit;
-//  3. resized to 28x28: area averaging when shrinking, bilinear when enlarging
-//     (the resampling ReadFolder uses);
+//  2. the background is the mean of the one-pixel border;
+//  3. resized, keeping its aspect ratio, into a 28x28 image of that background:
+//     the longer side becomes 28 pixels, the shorter one its share of 28
+//     rounded to whole pixels (at least 1), centred; area averaging when
+//     shrinking, bilinear when enlarging (the resampling ReadFolder uses). The
+//     padded square is never built: work and memory follow the image's size;
 //  4. inverted (1-v) when the background is light (border mean > 0.5): dark ink
 //     on paper becomes a white digit on black, as in MNIST and the synthetic set.
 //
@@ -50,23 +52,13 @@ func PrepareImage(img image.Image) []float32 {
 	}
 	bg := float32(sum / float64(count))
 
-	// Pad to a square of side s with the background, centred.
-	s := max(w, h)
-	sq := grey
-	if w != h {
-		sq = make([]float32, s*s)
-		for i := range sq {
-			sq[i] = bg
-		}
-		ox, oy := (s-w)/2, (s-h)/2
-		for y := range h {
-			copy(sq[(oy+y)*s+ox:(oy+y)*s+ox+w], grey[y*w:(y+1)*w])
-		}
-	}
-	if s == Width && Width == Height {
-		copy(out, sq)
+	if w == Width && h == Height {
+		copy(out, grey)
 	} else {
-		resize(sq, s, s, out, Width, Height)
+		for i := range out {
+			out[i] = bg
+		}
+		resize(grey, w, h, out, Width, Height, fitRect(w, h))
 	}
 	if bg > 0.5 {
 		for i, v := range out {
@@ -102,4 +94,14 @@ func ReadImage(r io.Reader) ([]float32, error) {
 		return nil, FormatError("image: " + err.Error())
 	}
 	return PrepareImage(img), nil
+}
+
+// fitRect is where a w x h image goes in the 28x28 output when scaled by
+// 28/max(w,h) and centred: the sides rounded to whole pixels, at least 1.
+func fitRect(w, h int) image.Rectangle {
+	s := float64(max(w, h))
+	dw := max(1, int(math.Round(float64(w)*Width/s)))
+	dh := max(1, int(math.Round(float64(h)*Height/s)))
+	x0, y0 := (Width-dw)/2, (Height-dh)/2
+	return image.Rect(x0, y0, x0+dw, y0+dh)
 }
