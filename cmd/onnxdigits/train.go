@@ -13,6 +13,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/study"
 	"github.com/onnxdigits/onnxdigits/train"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // dataFlag is shared by the commands that read a data set.
@@ -156,12 +157,9 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// isTerminal reports whether w is a character device (progress bars redraw in place).
+// isTerminal reports whether w is a terminal (progress bars redraw in place).
+// A character device that is not a terminal (/dev/null) is not.
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
