@@ -25,7 +25,14 @@ import (
 //
 // It returns 28*28 values, row-major. An empty image gives all zeros.
 func PrepareImage(img image.Image) []float32 {
-	out := make([]float32, pixels)
+	return PrepareImageSize(img, Width, Height)
+}
+
+// PrepareImageSize is PrepareImage for a network input of outW x outH pixels
+// (both >= 1): the image is fitted into it keeping its aspect ratio, and it
+// returns outH*outW grey values in [0,1], row-major.
+func PrepareImageSize(img image.Image, outW, outH int) []float32 {
+	out := make([]float32, outW*outH)
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
@@ -52,13 +59,13 @@ func PrepareImage(img image.Image) []float32 {
 	}
 	bg := float32(sum / float64(count))
 
-	if w == Width && h == Height {
+	if w == outW && h == outH {
 		copy(out, grey)
 	} else {
 		for i := range out {
 			out[i] = bg
 		}
-		resize(grey, w, h, out, Width, Height, fitRect(w, h))
+		resize(grey, w, h, out, outW, outH, fitRect(w, h, outW, outH))
 	}
 	if bg > 0.5 {
 		for i, v := range out {
@@ -75,6 +82,18 @@ func PrepareImage(img image.Image) []float32 {
 // checked from the header, and 64 MiB) and prepares it with PrepareImage.
 // Undecodable input is a FormatError, a too large image an UnsupportedError.
 func ReadImage(r io.Reader) ([]float32, error) {
+	img, err := DecodeImage(r)
+	if err != nil {
+		return nil, err
+	}
+	return PrepareImage(img), nil
+}
+
+// DecodeImage decodes a PNG or JPEG image from r with ReadImage's limits (at
+// most MaxImagePixels pixels, checked from the header before decoding, and
+// 64 MiB of file). Undecodable input is a FormatError, a too large image an
+// UnsupportedError.
+func DecodeImage(r io.Reader) (image.Image, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxImageFileBytes+1))
 	if err != nil {
 		return nil, err
@@ -93,15 +112,30 @@ func ReadImage(r io.Reader) ([]float32, error) {
 	if err != nil {
 		return nil, FormatError("image: " + err.Error())
 	}
-	return PrepareImage(img), nil
+	return img, nil
 }
 
-// fitRect is where a w x h image goes in the 28x28 output when scaled by
-// 28/max(w,h) and centred: the sides rounded to whole pixels, at least 1.
-func fitRect(w, h int) image.Rectangle {
-	s := float64(max(w, h))
-	dw := max(1, int(math.Round(float64(w)*Width/s)))
-	dh := max(1, int(math.Round(float64(h)*Height/s)))
-	x0, y0 := (Width-dw)/2, (Height-dh)/2
+// Resize resamples the grey image src (sw x sh values in [0,1], row-major)
+// into all of dst (dw x dh) as PrepareImage does: area averaging where an axis
+// shrinks, bilinear where it grows; values are clamped to [0,1]. It panics if
+// a slice is shorter than its size.
+func Resize(src []float32, sw, sh int, dst []float32, dw, dh int) {
+	if len(src) < sw*sh || len(dst) < dw*dh {
+		panic(fmt.Sprintf("digits: Resize: %d values for %dx%d, %d for %dx%d", len(src), sw, sh, len(dst), dw, dh))
+	}
+	resize(src, sw, sh, dst, dw, dh, image.Rect(0, 0, dw, dh))
+}
+
+// fitRect is where a w x h image goes in an outW x outH output when scaled to
+// fit (by outW/w or outH/h, whichever is smaller) and centred: the sides
+// rounded to whole pixels, at least 1.
+func fitRect(w, h, outW, outH int) image.Rectangle {
+	dw, dh := outW, outH
+	if outW*h <= outH*w { // the width limits
+		dh = max(1, int(math.Round(float64(h)*float64(outW)/float64(w))))
+	} else {
+		dw = max(1, int(math.Round(float64(w)*float64(outH)/float64(h))))
+	}
+	x0, y0 := (outW-dw)/2, (outH-dh)/2
 	return image.Rect(x0, y0, x0+dw, y0+dh)
 }
