@@ -268,9 +268,15 @@ func (b *builder) graphDoc() string {
 // metadata returns metadata_props sorted by key: "classes" as a JSON array of
 // the class names, then every Model.Meta entry (the trainer's loss, optimizer,
 // epochs, batch_size, learn_rate, dataset, seed, validation_accuracy,
-// normalization, ...). Model.Classes wins over a Meta["classes"].
+// normalization, ...). Model.Classes wins over a Meta["classes"]. Unless Meta
+// says otherwise, the image metadata that tools read (graph.MetaPixelRange,
+// graph.MetaPixelFormat) says what our models take: pixels in [0,1]
+// (Normalized_0_1), and Gray8 for a one-channel (N,1,H,W) input.
 func metadata(m *graph.Model) []*onnx.StringStringEntryProto {
-	kv := map[string]string{}
+	kv := map[string]string{graph.MetaPixelRange: graph.PixelRangeNormalized01}
+	if len(m.Inputs) == 1 && len(m.Inputs[0].Shape) == 4 && m.Inputs[0].Shape[1] == 1 {
+		kv[graph.MetaPixelFormat] = "Gray8"
+	}
 	for k, v := range m.Meta {
 		kv[k] = v
 	}

@@ -624,8 +624,10 @@ func ExampleDescribe() {
 	//   total                              14,334
 	//
 	// metadata
-	//   arch              conv3x3x2,bn,relu,fc10
-	//   classes           ["0","1","2","3","4","5","6","7","8","9"]
-	//   folded_batchnorm  bn1
-	//   loss              crossentropy
+	//   Image.BitmapPixelFormat  Gray8
+	//   Image.NominalPixelRange  Normalized_0_1
+	//   arch                     conv3x3x2,bn,relu,fc10
+	//   classes                  ["0","1","2","3","4","5","6","7","8","9"]
+	//   folded_batchnorm         bn1
+	//   loss                     crossentropy
 }
