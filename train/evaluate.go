@@ -3,12 +3,9 @@ package train
 import (
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
-	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
-	"github.com/onnxdigits/onnxdigits/graph"
 )
 
 // Evaluation is a classifier's result on a labelled set.
@@ -25,30 +22,24 @@ type Evaluation struct {
 	Recall, Precision []float64
 }
 
-// Evaluate runs m (a classifier with the outputs of graph.New, or an imported
-// model with a float (N,K) output; see backend.Classify) on every image of s and
-// counts correct labels per class. The model's classes must cover the set's:
-// K >= len(s.Classes). An empty set is an error.
-func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
+// Tally counts a classifier's predicted labels (one per image of s, indices
+// into classes) against the true ones, per class. The model's classes must
+// cover the set's: len(classes) >= len(s.Classes), with the same names in the
+// same order. An empty set, a label count that differs from the set's, or a
+// label out of range is an error. classify.Model.Evaluate runs a model and
+// calls it.
+func Tally(classes []string, predicted []int, s *digits.Set) (*Evaluation, error) {
 	if s == nil || s.Len() == 0 {
 		return nil, fmt.Errorf("train: evaluate: no images")
 	}
-	probs, labels, err := Predict(m, s.Images, s.Len())
-	if err != nil {
-		return nil, fmt.Errorf("train: evaluate: %w", err)
+	if len(predicted) != s.Len() {
+		return nil, fmt.Errorf("train: evaluate: %d predicted labels for %d images", len(predicted), s.Len())
 	}
-	k := len(probs) / s.Len()
-	classes := m.Classes
-	if len(classes) != k {
-		classes = make([]string, k)
-		for i := range classes {
-			classes[i] = fmt.Sprint(i)
-		}
-	}
+	k := len(classes)
 	if k < len(s.Classes) {
 		return nil, fmt.Errorf("train: evaluate: the model has %d classes, the data %d", k, len(s.Classes))
 	}
-	for i := range min(k, len(s.Classes)) {
+	for i := range len(s.Classes) {
 		if classes[i] != s.Classes[i] {
 			return nil, fmt.Errorf("train: evaluate: model class %d is %q, data class %d is %q", i, classes[i], i, s.Classes[i])
 		}
@@ -58,12 +49,12 @@ func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
 		e.Confusion[i] = make([]int, k)
 	}
 	for i, want := range s.Labels {
-		got := labels[i]
-		if got < 0 || int(got) >= k {
+		got := predicted[i]
+		if got < 0 || got >= k {
 			return nil, fmt.Errorf("train: evaluate: image %d: label %d out of range", i, got)
 		}
 		e.Confusion[want][got]++
-		if int(got) == int(want) {
+		if got == int(want) {
 			e.Correct++
 		}
 	}
@@ -82,58 +73,6 @@ func Evaluate(m *graph.Model, s *digits.Set) (*Evaluation, error) {
 		}
 	}
 	return e, nil
-}
-
-// Predict runs a classifier on n images ((n,C,H,W) float32) and returns
-// probabilities (n,K) and labels (n): backend.Classify for models with
-// graph.ProbsOutput and graph.LabelOutput, otherwise the first float (N,K)
-// output and its argmax (a foreign model without an ArgMax head), exponentiated
-// when a LogSoftmax computes it (log-probabilities).
-func Predict(m *graph.Model, images []float32, n int) ([]float32, []int64, error) {
-	has := func(name string) bool {
-		for _, o := range m.Outputs {
-			if o.Name == name {
-				return true
-			}
-		}
-		return false
-	}
-	if has(graph.ProbsOutput) && has(graph.LabelOutput) {
-		return backend.Classify(m, images, n)
-	}
-	out := ""
-	for _, o := range m.Outputs {
-		if o.Type == graph.Float32 && len(o.Shape) == 2 && o.Shape[0] == graph.Batch {
-			out = o.Name
-			break
-		}
-	}
-	if out == "" {
-		return nil, nil, fmt.Errorf("the model has no float (N,K) output")
-	}
-	r := backend.NewRunner(m, out)
-	defer r.Close()
-	res, err := r.Run(n, images)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := res[0].Float
-	if prod := m.Producer(out); prod != nil && prod.Op.Type() == "LogSoftmax" {
-		for i, v := range p {
-			p[i] = float32(math.Exp(float64(v)))
-		}
-	}
-	k := len(p) / n
-	labels := make([]int64, n)
-	for i := range n {
-		row := p[i*k : (i+1)*k]
-		for j, v := range row {
-			if v > row[labels[i]] {
-				labels[i] = int64(j)
-			}
-		}
-	}
-	return p, labels, nil
 }
 
 // Format writes the accuracy, the confusion matrix (rows: true class, columns:

@@ -2,107 +2,63 @@ package train
 
 import (
 	"bytes"
-	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
-	"github.com/onnxdigits/onnxdigits/graph"
 )
 
-// TestEvaluate checks the counts against labels computed by backend.Classify, so
-// that the confusion matrix, accuracy, recall and precision agree by
-// construction, whatever a random network predicts.
-func TestEvaluate(t *testing.T) {
-	m, err := graph.New("conv5x5x4,bn,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
+// TestTally checks counts, accuracy, recall and precision on labels written by
+// hand for three classes: true 0,0,1,1,2,2 predicted 0,1,1,1,2,0.
+func TestTally(t *testing.T) {
+	s := &digits.Set{Classes: []string{"a", "b", "c"}, Labels: []uint8{0, 0, 1, 1, 2, 2}, Images: make([]float32, 6*28*28)}
+	e, err := Tally([]string{"a", "b", "c"}, []int{0, 1, 1, 1, 2, 0}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := digits.Synthetic(3, 2)
-	e, err := Evaluate(m, s)
-	if err != nil {
-		t.Fatal(err)
+	if e.N != 6 || e.Correct != 4 || e.Accuracy != 4.0/6 {
+		t.Errorf("N %d correct %d accuracy %g; want 6, 4, 0.667", e.N, e.Correct, e.Accuracy)
 	}
-	_, labels, err := backend.Classify(m, s.Images, s.Len())
-	if err != nil {
-		t.Fatal(err)
-	}
-	correct := 0
-	want := make([][]int, 10)
-	for i := range want {
-		want[i] = make([]int, 10)
-	}
-	for i, l := range labels {
-		want[s.Labels[i]][l]++
-		if int(l) == int(s.Labels[i]) {
-			correct++
+	for i, want := range [][]int{{1, 1, 0}, {0, 2, 0}, {1, 0, 1}} {
+		if !slices.Equal(e.Confusion[i], want) {
+			t.Errorf("confusion row %d = %v, want %v", i, e.Confusion[i], want)
 		}
 	}
-	if e.N != 30 || e.Correct != correct || e.Accuracy != float64(correct)/30 {
-		t.Errorf("N %d correct %d accuracy %g; want 30, %d", e.N, e.Correct, e.Accuracy, correct)
-	}
-	for tc := range 10 {
-		for p := range 10 {
-			if e.Confusion[tc][p] != want[tc][p] {
-				t.Fatalf("confusion[%d][%d] = %d, want %d", tc, p, e.Confusion[tc][p], want[tc][p])
-			}
-		}
-		if r := float64(want[tc][tc]) / 3; e.Recall[tc] != r {
-			t.Errorf("recall[%d] = %g, want %g", tc, e.Recall[tc], r)
-		}
+	if !slices.Equal(e.Recall, []float64{0.5, 1, 0.5}) || !slices.Equal(e.Precision, []float64{0.5, 2.0 / 3, 1}) {
+		t.Errorf("recall %v precision %v", e.Recall, e.Precision)
 	}
 	var buf bytes.Buffer
 	if err := e.Format(&buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, s := range []string{"accuracy ", "confusion (rows: true class, columns: predicted)", "recall", "precision"} {
+	for _, s := range []string{"accuracy 66.67% (4 of 6)", "confusion (rows: true class, columns: predicted)", "recall", "precision", "100.00%"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("Format output lacks %q:\n%s", s, out)
 		}
 	}
-	if lines := strings.Count(out, "\n"); lines != 14 {
-		t.Errorf("Format wrote %d lines, want 14:\n%s", lines, out)
+	if lines := strings.Count(out, "\n"); lines != 7 {
+		t.Errorf("Format wrote %d lines, want 7:\n%s", lines, out)
 	}
 }
 
-// TestEvaluateOneClass: a hand-made perfect case. A set whose images are all of
-// one class and a model biased to that class gives 100% for it and recall 0
-// elsewhere (no images), precision 0 for unused predictions.
-func TestEvaluateOneClass(t *testing.T) {
-	m, err := graph.New("conv5x5x2,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range m.Param("fc1.weight").Data {
-		m.Param("fc1.weight").Data[i] = 0
-	}
-	m.Param("fc1.bias").Data[7] = 5
-	s := digits.Synthetic(2, 1).Subset([]int{0, 1, 2})
-	for i := range s.Labels {
-		s.Labels[i] = 7
-	}
-	e, err := Evaluate(m, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Accuracy != 1 || e.Recall[7] != 1 || e.Precision[7] != 1 || e.Recall[0] != 0 || e.Precision[0] != 0 {
-		t.Errorf("accuracy %g recall %v precision %v", e.Accuracy, e.Recall, e.Precision)
-	}
-}
-
-func TestEvaluateErrors(t *testing.T) {
-	m, err := graph.New("conv5x5x2,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Evaluate(m, &digits.Set{}); err == nil || !strings.Contains(err.Error(), "no images") {
-		t.Errorf("empty set: %v", err)
-	}
-	s := digits.Synthetic(1, 1)
-	s.Classes = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
-	if _, err := Evaluate(m, s); err == nil || !strings.Contains(err.Error(), `model class 0 is "0", data class 0 is "a"`) {
-		t.Errorf("class mismatch: %v", err)
+func TestTallyErrors(t *testing.T) {
+	s := &digits.Set{Classes: []string{"a", "b"}, Labels: []uint8{0, 1}, Images: make([]float32, 2*28*28)}
+	for _, tc := range []struct {
+		classes []string
+		labels  []int
+		set     *digits.Set
+		want    string
+	}{
+		{[]string{"a", "b"}, nil, &digits.Set{}, "no images"},
+		{[]string{"a", "b"}, []int{0}, s, "1 predicted labels for 2 images"},
+		{[]string{"a"}, []int{0, 0}, s, "the model has 1 classes, the data 2"},
+		{[]string{"0", "1"}, []int{0, 0}, s, `model class 0 is "0", data class 0 is "a"`},
+		{[]string{"a", "b"}, []int{0, 2}, s, "image 1: label 2 out of range"},
+	} {
+		if _, err := Tally(tc.classes, tc.labels, tc.set); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: error %v, want %q", tc.classes, tc.labels, err, tc.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	// Initialized before onnx-go's messages register: see its doc.
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	"github.com/onnxdigits/onnxdigits/backend"
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
 	"github.com/onnxdigits/onnxdigits/verify/internal/pbconflict"
@@ -111,9 +112,9 @@ type Report struct {
 	Classes   int       // K, the width of the compared output
 	Output    string    // name of the compared output
 	Tolerance Tolerance // the bound the pairs were checked against
-	// LogProbs is set when the output holds log-probabilities (a LogSoftmax
-	// head): they are exponentiated before comparison.
-	LogProbs bool
+	// Kind is what the output holds: log-probabilities are exponentiated and
+	// logits go through a softmax before comparison.
+	Kind graph.ScoreKind
 	// Pairs are native vs import, native vs onnx-go, import vs onnx-go, in that
 	// order.
 	Pairs []Comparison
@@ -148,8 +149,11 @@ func (r *Report) OK() bool {
 func (r *Report) Format(w io.Writer) error {
 	var b strings.Builder
 	what := "probabilities"
-	if r.LogProbs {
+	switch r.Kind {
+	case graph.LogProbabilities:
 		what = "exp(log-probabilities)"
+	case graph.Logits:
+		what = "softmax(logits)"
 	}
 	fmt.Fprintf(&b, "%d images, output %q (%s, N x %d)\n", r.N, r.Output, what, r.Classes)
 	fmt.Fprintf(&b, "tolerance: |a-b| <= atol + rtol*|b| for every probability, %s; labels 100%% equal\n", r.Tolerance)
@@ -201,10 +205,12 @@ type outputs struct {
 //     an independent importer, given the graph up to the probabilities (it has no
 //     ArgMax: the other outputs and the nodes only they need are removed).
 //
-// images is (n,C,H,W) float32 as the model's input expects. The compared output
-// is "probabilities" when the model has it, otherwise its first float (N,K)
-// output; a LogSoftmax output is exponentiated. Labels come from the model's
-// int64 label output where there is one, otherwise from the argmax.
+// images is n images in the layout and pixel range the model's input expects
+// (classify.Model.Adapt makes them from grey pixels). The import and the
+// native model run through classify (a fixed batch re-batched where the graph
+// allows it); the compared output is the one the classifier-output rule picks
+// (graph.Model.ClassScores), turned into probabilities (exp of
+// log-probabilities, softmax of logits); labels are its argmax.
 //
 // onnx-go handles only some graphs and can fail silently (DESIGN §5: a wrong
 // [10] tensor of ones on a LeNet); a panic, error, wrong output shape, non-finite
@@ -226,42 +232,37 @@ func Run(data []byte, native *graph.Model, images []float32, n int, opts Options
 	if err != nil {
 		return nil, err
 	}
-	probsName, labelName, logProbs, k, err := classifierOutputs(imported)
+	imp, err := classify.New(imported, classify.Options{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("verify: %w", err)
 	}
-	if len(imported.Inputs) != 1 {
-		return nil, fmt.Errorf("verify: the model has %d inputs, want one image input", len(imported.Inputs))
-	}
-	in := imported.Inputs[0]
-	if len(in.Shape) == 0 || in.Shape[0] != graph.Batch {
-		return nil, fmt.Errorf("verify: input %q %v has no batch dimension", in.Name, in.Shape)
-	}
-	per := 1
-	for _, d := range in.Shape[1:] {
-		per *= d
-	}
+	info := imp.Info()
+	probsName, kind, k := info.Output, info.Kind, info.K
+	per := info.Channels * info.Height * info.Width
 	if len(images) != n*per {
-		return nil, fmt.Errorf("verify: got %d values for %d images of %v", len(images), n, in.Shape[1:])
+		return nil, fmt.Errorf("verify: got %d values for %d images of %s", len(images), n, graph.FormatDims(info.InputDims[1:]))
 	}
-	r := &Report{N: n, Classes: k, Output: probsName, LogProbs: logProbs, Tolerance: tol}
+	r := &Report{N: n, Classes: k, Output: probsName, Kind: kind, Tolerance: tol}
 
-	imp := runGraph(imported, probsName, labelName, logProbs, images, n)
-	if imp.err != nil {
-		return nil, fmt.Errorf("verify: running the imported model: %w", imp.err)
+	shape := slices.Clone(info.InputDims)
+	shape[0] = n
+	ctx := context.Background()
+	impOut := runModel(ctx, imp, images, shape)
+	if impOut.err != nil {
+		return nil, fmt.Errorf("verify: running the imported model: %w", impOut.err)
 	}
 	var nat outputs
 	if native == nil {
 		nat.err = errors.New("no native model given")
 	} else {
-		np, nl, nlog, nk, err := classifierOutputs(native)
+		nm, err := classify.New(native, classify.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("verify: native model: %w", err)
 		}
-		if nk != k {
+		if nk := nm.Info().K; nk != k {
 			return nil, fmt.Errorf("verify: the native model has %d classes, the ONNX model %d", nk, k)
 		}
-		if nat = runGraph(native, np, nl, nlog, images, n); nat.err != nil {
+		if nat = runModel(ctx, nm, images, shape); nat.err != nil {
 			return nil, fmt.Errorf("verify: running the native model: %w", nat.err)
 		}
 	}
@@ -270,7 +271,11 @@ func Run(data []byte, native *graph.Model, images []float32, n int, opts Options
 		ogo.err = errors.New("skipped")
 	} else {
 		var notes []string
-		ogo, notes = runOnnxGo(data, imported, probsName, logProbs, k, images, n, per, opts.OnnxGoBatch)
+		batch := opts.OnnxGoBatch
+		if b := info.InputDims[0]; b != graph.Batch {
+			batch = b // a fixed batch: onnx-go runs it as declared
+		}
+		ogo, notes = runOnnxGo(data, imported, probsName, kind, k, images, n, per, batch)
 		r.Notes = append(r.Notes, notes...)
 		if ogo.err != nil {
 			r.Notes = append(r.Notes, "onnx-go could not run this graph: "+ogo.err.Error()+
@@ -279,80 +284,26 @@ func Run(data []byte, native *graph.Model, images []float32, n int, opts Options
 		}
 	}
 	r.Pairs = []Comparison{
-		comparePair(SourceNative, SourceImport, nat, imp, n, k, tol),
+		comparePair(SourceNative, SourceImport, nat, impOut, n, k, tol),
 		comparePair(SourceNative, SourceOnnxGo, nat, ogo, n, k, tol),
-		comparePair(SourceImport, SourceOnnxGo, imp, ogo, n, k, tol),
+		comparePair(SourceImport, SourceOnnxGo, impOut, ogo, n, k, tol),
 	}
 	return r, nil
 }
 
-// classifierOutputs picks the compared output of m: "probabilities" if present,
-// else the first float output of shape (N,K); and an int64 (N) label output
-// computed by ArgMax from it, if any.
-func classifierOutputs(m *graph.Model) (probs, label string, logProbs bool, k int, err error) {
-	for _, o := range m.Outputs {
-		if o.Type == graph.Float32 && len(o.Shape) == 2 && o.Shape[0] == graph.Batch && o.Shape[1] > 0 {
-			if probs == "" || o.Name == graph.ProbsOutput {
-				probs, k = o.Name, o.Shape[1]
-			}
-		}
-	}
-	if probs == "" {
-		return "", "", false, 0, fmt.Errorf("verify: the model has no float output of shape (N,K) (outputs %v)", valueNames(m.Outputs))
-	}
-	if p := m.Producer(probs); p != nil && p.Op.Type() == "LogSoftmax" {
-		logProbs = true
-	}
-	for _, o := range m.Outputs {
-		if o.Type != graph.Int64 {
-			continue
-		}
-		if p := m.Producer(o.Name); p != nil && p.Op.Type() == "ArgMax" && len(p.Inputs) > 0 && p.Inputs[0] == probs {
-			label = o.Name
-			break
-		}
-	}
-	return probs, label, logProbs, k, nil
-}
-
-func valueNames(vs []graph.Value) []string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = v.Name
-	}
-	return s
-}
-
-// runGraph runs m in Gorgonia and returns probabilities and labels.
-func runGraph(m *graph.Model, probs, label string, logProbs bool, images []float32, n int) (out outputs) {
-	want := []string{probs}
-	if label != "" {
-		want = append(want, label)
-	}
-	r := backend.NewRunner(m, want...)
-	defer r.Close()
-	res, err := r.Run(n, images)
+// runModel runs x (the model's layout, shape) through m and returns the
+// probabilities and labels of its predictions.
+func runModel(ctx context.Context, m *classify.Model, x []float32, shape []int) (out outputs) {
+	_, preds, err := m.Tensor(ctx, x, shape)
 	if err != nil {
 		out.err = err
 		return out
 	}
-	out.probs = res[0].Float
-	if logProbs {
-		expInPlace(out.probs)
-	}
-	k := len(out.probs) / n
-	if label != "" {
-		out.labels = res[1].Int64
-	} else {
-		out.labels = argmax(out.probs, n, k)
+	for _, p := range preds {
+		out.probs = append(out.probs, p.Probabilities...)
+		out.labels = append(out.labels, int64(p.Label))
 	}
 	return out
-}
-
-func expInPlace(x []float32) {
-	for i, v := range x {
-		x[i] = float32(math.Exp(float64(v)))
-	}
 }
 
 func argmax(p []float32, n, k int) []int64 {
@@ -546,7 +497,7 @@ func int64s(d []int) []int64 {
 // chunk: a second Run of the same onnx-go v0.5.0 model returns different
 // probabilities for the same input (measured on the paper's net), so models
 // are never reused.
-func runOnnxGo(data []byte, imported *graph.Model, probs string, logProbs bool, k int, images []float32, n, per, want int) (out outputs, notes []string) {
+func runOnnxGo(data []byte, imported *graph.Model, probs string, kind graph.ScoreKind, k int, images []float32, n, per, want int) (out outputs, notes []string) {
 	batch := onnxGoBatch(imported, want, n)
 	model, notes, err := onnxGoModel(data, imported, probs, batch)
 	if err != nil {
@@ -565,8 +516,8 @@ func runOnnxGo(data []byte, imported *graph.Model, probs string, logProbs bool, 
 			out.probs = nil
 			return out, notes
 		}
-		if logProbs {
-			expInPlace(p)
+		for i := range batch {
+			classify.ToProbabilities(p[i*k:(i+1)*k], p[i*k:(i+1)*k], kind)
 		}
 		if err := checkProbs(p[:(hi-lo)*k], k); err != nil {
 			out.err = err

@@ -142,8 +142,8 @@ func TestVerifyOwnModel(t *testing.T) {
 		if !rep.OK() {
 			t.Errorf("fold %v: parity failed:\n%s", fold, buf.String())
 		}
-		if rep.Output != graph.ProbsOutput || rep.Classes != 10 || rep.LogProbs {
-			t.Errorf("fold %v: compared %q K=%d log=%v", fold, rep.Output, rep.Classes, rep.LogProbs)
+		if rep.Output != graph.ProbsOutput || rep.Classes != 10 || rep.Kind != graph.Probabilities {
+			t.Errorf("fold %v: compared %q K=%d kind %v", fold, rep.Output, rep.Classes, rep.Kind)
 		}
 		if !strings.Contains(buf.String(), "removed: ArgMax") {
 			t.Errorf("fold %v: the report does not say ArgMax was removed for onnx-go", fold)

@@ -5,8 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	onnximport "github.com/onnxdigits/onnxdigits/import"
-	"github.com/onnxdigits/onnxdigits/train"
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 func evalCommand() *cli.Command {
@@ -17,15 +16,18 @@ func evalCommand() *cli.Command {
 		Description: `Imports the model and classifies the validation split of --data (for mnist the
    10,000 test images); prints the accuracy, the confusion matrix and per-class recall
    and precision. By default the data set and seed come from the model's metadata
-   (how it was trained), else --data's default.
+   (how it was trained), else --data's default. The 28x28 grey images are fed in the
+   model's own layout, size and pixel range (see predict).
 
    Examples:
      onnxdigits eval model.onnx
      onnxdigits eval --data mnist testdata/torch/mnist_ce_adam.onnx
+     onnxdigits eval --data mnist --pixel-range 0-255 keras_mnist.onnx
      onnxdigits eval --data digits/ model.onnx     # a folder DIR/<label>/*.png`,
 		Flags: []cli.Flag{
 			dataFlag(),
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data and split (default: the model's)"},
+			pixelRangeFlag(),
 		},
 		Action: runEval,
 	}
@@ -38,17 +40,22 @@ func runEval(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return badUsage("eval takes one argument, the ONNX file (got %d)", c.NArg())
 	}
+	pr, err := pixelRange(c)
+	if err != nil {
+		return err
+	}
 	path := c.Args().First()
-	m, err := onnximport.ReadFile(path, onnximport.Options{})
+	m, err := classify.Open(path, classify.Options{PixelRange: pr})
 	if err != nil {
 		return err
 	}
-	val, desc, err := loadEvalSet(c, m.Meta)
+	defer m.Close()
+	val, desc, err := loadEvalSet(c, m.Info().Meta)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "model: %s; images: %s\n", path, desc)
-	e, err := train.Evaluate(m, val)
+	fmt.Fprintf(c.App.Writer, "model: %s; images: %s\n%s\n", path, desc, describeInput(m.Info()))
+	e, err := m.Evaluate(c.Context, val)
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/digits"
-	onnximport "github.com/onnxdigits/onnxdigits/import"
-	"github.com/onnxdigits/onnxdigits/train"
 )
 
 func predictCommand() *cli.Command {
@@ -19,16 +19,22 @@ func predictCommand() *cli.Command {
 		Name:      "predict",
 		Usage:     "classify images with an ONNX model",
 		ArgsUsage: "model.onnx IMAGE...",
-		Description: `Reads PNG or JPEG images of any size, makes each a 28x28 grey input (padded to a
-   square, resized, inverted when the background is light, so dark ink on paper
-   works) and prints the predicted class with the most probable classes.
+		Description: `Reads PNG or JPEG images of any size, makes each a grey input the size of the
+   model's (padded to a square, resized, inverted when the background is light, so
+   dark ink on paper works) and prints the predicted class with the most probable
+   classes. Any image input works: (N,1,H,W), (N,3,H,W) (the grey value in each
+   channel), (N,H,W,1), (N,H,W) or flat (N,H*W), with a symbolic or fixed batch.
+   Probabilities are always probabilities: a softmax is applied to models that
+   emit logits and exp to log-probabilities ("output" in --json says which).
 
    Examples:
      onnxdigits predict model.onnx seven.png photo.jpg
-     onnxdigits predict --json --top 10 model.onnx seven.png`,
+     onnxdigits predict --json --top 10 model.onnx seven.png
+     onnxdigits predict --pixel-range 0-255 keras_mnist.onnx seven.png`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array: file, label, class index, top classes and all probabilities"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array: file, label, class index, top classes, all probabilities and what the model emitted"},
 			&cli.IntFlag{Name: "top", Value: 3, Usage: "how many of the most probable classes to list"},
+			pixelRangeFlag(),
 		},
 		Action: runPredict,
 	}
@@ -41,6 +47,9 @@ type prediction struct {
 	Index         int         `json:"class_index"`
 	Top           []classProb `json:"top"`
 	Probabilities []float32   `json:"probabilities"`
+	// Output is what the model emitted: "probabilities", "log-probabilities"
+	// or "logits" (Probabilities are probabilities either way).
+	Output string `json:"output"`
 }
 
 type classProb struct {
@@ -58,55 +67,29 @@ func runPredict(c *cli.Context) error {
 	if c.Int("top") < 1 {
 		return badUsage("--top must be at least 1")
 	}
-	m, err := onnximport.ReadFile(c.Args().First(), onnximport.Options{})
+	pr, err := pixelRange(c)
 	if err != nil {
 		return err
 	}
-	if len(m.Inputs) != 1 || !slices.Equal(m.Inputs[0].Shape[1:], []int{1, digits.Height, digits.Width}) {
-		return fmt.Errorf("predict: the model's input is not (N,1,28,28)")
+	m, err := classify.Open(c.Args().First(), classify.Options{PixelRange: pr})
+	if err != nil {
+		return err
 	}
+	defer m.Close()
 	files := c.Args().Slice()[1:]
-	images := make([]float32, 0, len(files)*digits.Height*digits.Width)
-	for _, f := range files {
-		x, err := readImageFile(f)
-		if err != nil {
+	images := make([]image.Image, len(files))
+	for i, f := range files {
+		if images[i], err = readImageFile(f); err != nil {
 			return err
 		}
-		images = append(images, x...)
 	}
-	probs, labels, err := train.Predict(m, images, len(files))
+	preds, err := m.Images(c.Context, images)
 	if err != nil {
 		return err
 	}
-	k := len(probs) / len(files)
-	classes := m.Classes
-	if len(classes) != k {
-		classes = make([]string, k)
-		for i := range classes {
-			classes[i] = fmt.Sprint(i)
-		}
-	}
 	out := make([]prediction, len(files))
-	for i, f := range files {
-		p := probs[i*k : (i+1)*k]
-		order := make([]int, k)
-		for j := range order {
-			order[j] = j
-		}
-		slices.SortStableFunc(order, func(a, b int) int {
-			switch {
-			case p[a] > p[b]:
-				return -1
-			case p[a] < p[b]:
-				return 1
-			}
-			return 0
-		})
-		pr := prediction{File: f, Label: classes[labels[i]], Index: int(labels[i]), Probabilities: slices.Clone(p)}
-		for _, j := range order[:min(c.Int("top"), k)] {
-			pr.Top = append(pr.Top, classProb{classes[j], p[j]})
-		}
-		out[i] = pr
+	for i, p := range preds {
+		out[i] = newPrediction(files[i], p, m.Info().Labels, c.Int("top"))
 	}
 	w := c.App.Writer
 	if c.Bool("json") {
@@ -124,15 +107,68 @@ func runPredict(c *cli.Context) error {
 	return nil
 }
 
-func readImageFile(path string) ([]float32, error) {
+// newPrediction lists the top most probable classes of p.
+func newPrediction(file string, p classify.Prediction, labels []string, top int) prediction {
+	order := make([]int, len(p.Probabilities))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch pa, pb := p.Probabilities[a], p.Probabilities[b]; {
+		case pa > pb:
+			return -1
+		case pa < pb:
+			return 1
+		}
+		return 0
+	})
+	pr := prediction{File: file, Label: p.Class, Index: p.Label, Probabilities: p.Probabilities, Output: p.Output.String()}
+	for _, j := range order[:min(top, len(order))] {
+		pr.Top = append(pr.Top, classProb{labels[j], p.Probabilities[j]})
+	}
+	return pr
+}
+
+func readImageFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	x, err := digits.ReadImage(f)
+	img, err := digits.DecodeImage(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return x, nil
+	return img, nil
+}
+
+// pixelRangeFlag is --pixel-range of predict, eval and verify.
+func pixelRangeFlag() cli.Flag {
+	return &cli.StringFlag{Name: "pixel-range", Usage: "the model's input pixel range: 0-1, 0-255 or -1-1 (default: the model's Image.NominalPixelRange metadata, else 0-1)"}
+}
+
+// pixelRange reads --pixel-range (a usage error when it is not one of the
+// three).
+func pixelRange(c *cli.Context) (classify.PixelRange, error) {
+	if !c.IsSet("pixel-range") {
+		return classify.PixelRangeModel, nil
+	}
+	r, err := classify.ParsePixelRange(c.String("pixel-range"))
+	if err != nil || r == classify.PixelRangeModel {
+		return 0, badUsage("--pixel-range %q is not one of 0-1, 0-255, -1-1", c.String("pixel-range"))
+	}
+	return r, nil
+}
+
+// describeInput says how the adapter feeds a model, for eval and verify.
+func describeInput(i classify.Info) string {
+	batch := "any batch"
+	switch {
+	case i.Rebatched:
+		batch = fmt.Sprintf("fixed batch %d re-batched", i.InputDims[0])
+	case i.Batch > 0:
+		batch = fmt.Sprintf("fixed batch %d, run %d at a time", i.Batch, i.Batch)
+	}
+	return fmt.Sprintf("input %q %v: %v, %d channel(s), %dx%d, pixels %v (%s), %s; output %q: %v, %d classes",
+		i.Input, i.InputDims, i.Layout, i.Channels, i.Width, i.Height, i.PixelRange, i.PixelRangeFrom, batch, i.Output, i.Kind, i.K)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
@@ -51,6 +52,7 @@ func verifyCommand() *cli.Command {
 			&cli.IntFlag{Name: "limit", Usage: "compare only the first N validation images (0: all)"},
 			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.Atol, Usage: "absolute tolerance of a probability: |a-b| <= atol + rtol*|b|"},
 			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.Rtol, Usage: "relative tolerance of a probability: |a-b| <= atol + rtol*|b|"},
+			pixelRangeFlag(),
 		},
 		Action: runVerify,
 	}
@@ -75,6 +77,10 @@ func runVerify(c *cli.Context) error {
 			return badUsage("--%s must be a finite number >= 0 (got %g)", f.name, f.v)
 		}
 	}
+	pr, err := pixelRange(c)
+	if err != nil {
+		return err
+	}
 	w := c.App.Writer
 	path := c.Args().First()
 	data, err := os.ReadFile(path)
@@ -82,6 +88,10 @@ func runVerify(c *cli.Context) error {
 		return err
 	}
 	imported, err := onnximport.Decode(data, onnximport.Options{})
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, path)
+	}
+	adapter, err := classify.New(imported, classify.Options{PixelRange: pr})
 	if err != nil {
 		return fmt.Errorf("%w (file %s)", err, path)
 	}
@@ -109,8 +119,12 @@ func runVerify(c *cli.Context) error {
 	if l := c.Int("limit"); l > 0 && l < n {
 		n = l
 	}
-	fmt.Fprintf(w, "model: %s; images: %s\n", path, desc)
-	rep, err := verify.Run(data, native, val.Images[:n*28*28], n, verify.Options{Tolerance: &tol})
+	fmt.Fprintf(w, "model: %s; images: %s\n%s\n", path, desc, describeInput(adapter.Info()))
+	x, err := adapter.Adapt(val.Images[:n*digits.Height*digits.Width], n, digits.Height, digits.Width)
+	if err != nil {
+		return err
+	}
+	rep, err := verify.Run(data, native, x, n, verify.Options{Tolerance: &tol})
 	if err != nil {
 		return err
 	}

@@ -220,11 +220,71 @@ func TestPredictCommand(t *testing.T) {
 		{"no images", []string{"predict", model}, 2, "at least one image"},
 		{"garbage image", []string{"predict", model, garbage}, 1, "g.png: digits: invalid format"},
 		{"bad top", []string{"predict", "--top", "0", model, a}, 2, "--top"},
+		{"bad pixel range", []string{"predict", "--pixel-range", "0-256", model, a}, 2, `--pixel-range "0-256" is not one of 0-1, 0-255, -1-1`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)
 			if code != tc.code || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestForeignLayouts runs predict, eval and verify on the classify package's
+// fixtures (onnx.helper models, one per input layout and output kind): each
+// command reads the layout, the pixel range and the output kind itself.
+func TestForeignLayouts(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewGray(image.Rect(0, 0, 40, 40))
+	for y := 10; y < 30; y++ {
+		img.SetGray(20, y, color.Gray{255})
+		img.SetGray(21, y, color.Gray{255})
+	}
+	png1 := filepath.Join(dir, "one.png")
+	writePNG(t, png1, img)
+	for _, tc := range []struct {
+		file   string
+		output string // what predict --json says the model emits
+		input  string // part of eval's description of the input
+	}{
+		{"nchw1", "logits", `input "image" [-1 1 28 28]: NCHW, 1 channel(s), 28x28, pixels 0-1 (default), any batch; output "logits": logits`},
+		{"nchw3", "probabilities", "NCHW, 3 channel(s), 20x20"},
+		{"nhwc", "probabilities", "NHWC, 1 channel(s), 28x28, pixels 0-255 (metadata)"},
+		{"nhw", "log-probabilities", "NHW, 1 channel(s)"},
+		{"flat", "logits", "flat, 1 channel(s), 28x28, pixels -1-1 (metadata)"},
+		{"fixed1", "probabilities", "fixed batch 1 re-batched"},
+		{"fixed1_flat0", "logits", "fixed batch 1, run 1 at a time"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			model := filepath.Join("..", "..", "classify", "testdata", tc.file+".onnx")
+			stdout, stderr, code := runCLI(t, "predict", "--json", model, png1)
+			if code != 0 {
+				t.Fatalf("predict: exit %d: %s", code, stderr)
+			}
+			var got []prediction
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("%v:\n%s", err, stdout)
+			}
+			sum := 0.0
+			for _, p := range got[0].Probabilities {
+				sum += float64(p)
+			}
+			if got[0].Output != tc.output || len(got[0].Probabilities) != 10 || sum < 0.999 || sum > 1.001 {
+				t.Errorf("output %q (want %q), %d probabilities summing to %g", got[0].Output, tc.output, len(got[0].Probabilities), sum)
+			}
+			stdout, stderr, code = runCLI(t, "eval", "--data", "synthetic:4", model)
+			if tc.file == "nchw3" { // its classes are named "zero".."nine"
+				if code != 1 || !strings.Contains(stderr, `model class 0 is "zero", data class 0 is "0"`) {
+					t.Errorf("eval with other class names: exit %d\n%s%s", code, stdout, stderr)
+				}
+			} else if code != 0 || !strings.Contains(stdout, tc.input) || !strings.Contains(stdout, "accuracy ") {
+				t.Errorf("eval: exit %d, want %q in:\n%s%s", code, tc.input, stdout, stderr)
+			}
+			// No onnxdigits.ckpt here: the import against onnx-go.
+			stdout, stderr, code = runCLI(t, "verify", "--data", "synthetic:4", model)
+			if code != 0 || !strings.Contains(stdout, tc.input) {
+				t.Errorf("verify: exit %d\n%s%s", code, stdout, stderr)
 			}
 		})
 	}

@@ -1,0 +1,111 @@
+package classify
+
+import (
+	"context"
+	"math/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/export"
+	"github.com/onnxdigits/onnxdigits/graph"
+)
+
+// TestEvaluate checks Evaluate's counts against the labels Grey gives, on a
+// random network of graph.New (probabilities and label outputs), so that the
+// confusion matrix agrees by construction whatever the network predicts.
+func TestEvaluate(t *testing.T) {
+	g, err := graph.New("conv5x5x4,bn,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := digits.Synthetic(3, 2)
+	e, err := m.Evaluate(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preds, err := m.Grey(context.Background(), s.Images, s.Len(), 28, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	for i, p := range preds {
+		if p.Label == int(s.Labels[i]) {
+			correct++
+		}
+	}
+	if e.N != 30 || e.Correct != correct {
+		t.Errorf("N %d correct %d; want 30, %d", e.N, e.Correct, correct)
+	}
+}
+
+// TestEvaluateOneClass: a hand-made perfect case. A set whose images are all
+// of one class and a model biased to that class gives 100% for it.
+func TestEvaluateOneClass(t *testing.T) {
+	g, err := graph.New("conv5x5x2,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(g.Param("fc1.weight").Data)
+	g.Param("fc1.bias").Data[7] = 5
+	s := digits.Synthetic(2, 1).Subset([]int{0, 1, 2})
+	for i := range s.Labels {
+		s.Labels[i] = 7
+	}
+	m, err := New(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := m.Evaluate(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Accuracy != 1 || e.Recall[7] != 1 || e.Precision[7] != 1 || e.Recall[0] != 0 || e.Precision[0] != 0 {
+		t.Errorf("accuracy %g recall %v precision %v", e.Accuracy, e.Recall, e.Precision)
+	}
+}
+
+func TestEvaluateErrors(t *testing.T) {
+	g, err := graph.New("conv5x5x2,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Evaluate(context.Background(), &digits.Set{}); err == nil || !strings.Contains(err.Error(), "no images") {
+		t.Errorf("empty set: %v", err)
+	}
+	s := digits.Synthetic(1, 1)
+	s.Classes = []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	if _, err := m.Evaluate(context.Background(), s); err == nil || !strings.Contains(err.Error(), `model class 0 is "0", data class 0 is "a"`) {
+		t.Errorf("class mismatch: %v", err)
+	}
+}
+
+// TestExportedMetadata: our export writes Image.NominalPixelRange, which Open
+// reads back as the pixel range.
+func TestExportedMetadata(t *testing.T) {
+	g, err := graph.New("conv5x5x2,relu,fc10", graph.DigitsInput(), rand.New(rand.NewSource(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.onnx")
+	if err := export.WriteFile(path, g, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := m.Info()
+	if i.PixelRange != PixelRange01 || i.PixelRangeFrom != "metadata" || i.Meta[graph.MetaPixelFormat] != "Gray8" {
+		t.Errorf("pixel range %v from %s, format %q", i.PixelRange, i.PixelRangeFrom, i.Meta[graph.MetaPixelFormat])
+	}
+}
