@@ -21,7 +21,7 @@ import (
 // testImages returns n synthetic digits (28x28 grey in [0,1]) as a flat slice.
 func testImages(n int) []float32 {
 	s := digits.Synthetic(1, 3) // one image per class, seed 3
-	return s.Images[:n*28*28]
+	return s.AppendImages(nil, 0, n)
 }
 
 // greyImage turns one 28x28 grey array into an image.Gray.

@@ -29,7 +29,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	preds, err := m.Grey(context.Background(), s.Images, s.Len(), 28, 28)
+	preds, err := m.Grey(context.Background(), s.AppendImages(nil, 0, s.Len()), s.Len(), 28, 28)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package digits loads and generates the grey 28x28 digit images that
-// onnxdigits trains on. A Set holds N images as one (N,1,28,28) float32
-// slice with pixel values in [0,1] (white digit on black, row-major) and
+// onnxdigits trains on. A Set holds N images (N,1,28,28) with pixel values
+// in [0,1] (white digit on black, row-major), as 8-bit pixels (MNIST, image
+// folders; converted to float32 per mini-batch) or float32 (Synthetic), and
 // one uint8 label per image. Sets come from four places: Synthetic renders a
 // deterministic, MATLAB-Digits-like set from a seed with no files needed
 // (the default); ReadIDX and ReadMNIST decode the MNIST IDX format, raw or

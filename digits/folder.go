@@ -46,7 +46,8 @@ type FolderOptions struct {
 // classes are sorted, numerically when every name is a non-negative
 // integer ("2" before "10"), else as strings. Other files, and anything
 // nested deeper, are ignored. Images are converted to grey (luma, alpha
-// composited on black) and scaled to [0,1]. Images are taken as they are:
+// composited on black) and kept as 8-bit values (Set.Pixels; 16-bit and
+// resized images are rounded to the nearest of 0..255). Images are taken as they are:
 // a dark digit on a light background is NOT inverted (MATLAB's
 // DigitDataset is white on black already, like Synthetic and MNIST), so
 // check the mean of such a set before training on it.
@@ -98,7 +99,7 @@ func ReadFolder(fsys fs.FS, opts FolderOptions) (*Set, error) {
 		return nil, fmt.Errorf("digits: folder: no .png/.jpg/.jpeg images under %d class directories", len(classes))
 	}
 
-	s := &Set{Images: make([]float32, len(files)*pixels), Labels: labels, Classes: classes}
+	s := &Set{Pixels: make([]uint8, len(files)*pixels), Labels: labels, Classes: classes}
 	// Decode in parallel; each worker writes only its own images' slots.
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
@@ -108,7 +109,7 @@ func ReadFolder(fsys fs.FS, opts FolderOptions) (*Set, error) {
 			for i := range next {
 				b, err := readLimited(fsys, files[i])
 				if err == nil {
-					err = decodeImage(b, s.Image(i), opts)
+					err = decodeImage(b, s.Pixels[i*pixels:(i+1)*pixels], opts)
 				}
 				if err != nil {
 					errs[i] = fmt.Errorf("digits: folder: %s: %w", files[i], err)
@@ -222,12 +223,12 @@ func sortClasses(c []string) {
 	})
 }
 
-// decodeImage decodes one PNG or JPEG file into dst (28*28 values in
-// [0,1], grey). The size is checked from the header before decoding: more
+// decodeImage decodes one PNG or JPEG file into dst (28*28 grey values,
+// 0..255). The size is checked from the header before decoding: more
 // than MaxImagePixels is an UnsupportedError; not 28x28 is an error giving
 // the size unless opts.Resize. Colour is reduced to luma (ITU-R BT.601, as
 // image/color.GrayModel), with transparency composited over black.
-func decodeImage(data []byte, dst []float32, opts FolderOptions) error {
+func decodeImage(data []byte, dst []uint8, opts FolderOptions) error {
 	if len(dst) < pixels {
 		return fmt.Errorf("dst holds %d values, need %d", len(dst), pixels)
 	}
@@ -247,6 +248,12 @@ func decodeImage(data []byte, dst []float32, opts FolderOptions) error {
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
+	if m, ok := img.(*image.Gray); ok && w == Width && h == Height {
+		for y := range h {
+			copy(dst[y*w:(y+1)*w], m.Pix[y*m.Stride:y*m.Stride+w])
+		}
+		return nil
+	}
 	grey := make([]float32, w*h)
 	switch m := img.(type) {
 	case *image.Gray:
@@ -264,11 +271,14 @@ func decodeImage(data []byte, dst []float32, opts FolderOptions) error {
 			}
 		}
 	}
-	if w == Width && h == Height {
-		copy(dst, grey)
-		return nil
+	out := grey
+	if w != Width || h != Height {
+		out = make([]float32, pixels)
+		resize(grey, w, h, out, Width, Height, image.Rect(0, 0, Width, Height))
 	}
-	resize(grey, w, h, dst[:pixels], Width, Height, image.Rect(0, 0, Width, Height))
+	for p, v := range out {
+		dst[p] = toByte(v)
+	}
 	return nil
 }
 
@@ -281,8 +291,8 @@ func decodeImage(data []byte, dst []float32, opts FolderOptions) error {
 // sees half a file. Existing files of the same name are replaced.
 func WriteFolder(s *Set, dir string) error {
 	n := s.Len()
-	if len(s.Images) != n*pixels {
-		return fmt.Errorf("digits: WriteFolder: %d image values for %d labels", len(s.Images), n)
+	if len(s.Images)+len(s.Pixels) != n*pixels {
+		return fmt.Errorf("digits: WriteFolder: %d image values for %d labels", len(s.Images)+len(s.Pixels), n)
 	}
 	for _, c := range s.Classes {
 		if c == "" || c == "." || c == ".." || strings.ContainsAny(c, `/\`) {
@@ -318,8 +328,12 @@ func WriteFolder(s *Set, dir string) error {
 			// allocates a fresh zlib writer (~1 MB), which dominated.
 			enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: new(onePool)}
 			for i := range next {
-				for p, v := range s.Image(i) {
-					img.Pix[p] = toByte(v)
+				if s.Pixels != nil {
+					copy(img.Pix, s.Pixels[i*pixels:(i+1)*pixels])
+				} else {
+					for p, v := range s.Image(i) {
+						img.Pix[p] = toByte(v)
+					}
 				}
 				buf.Reset()
 				if err := enc.Encode(&buf, img); err != nil {

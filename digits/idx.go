@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -114,6 +115,10 @@ func readErr(err error, what string) error {
 	return err
 }
 
+// upfrontImages is how many images ReadIDX allocates for before reading
+// them (65,536: 51 MB, the size of MNIST's training set).
+const upfrontImages = 1 << 16
+
 // chunkImages is how many images ReadIDX reads per step. The body is read
 // in chunks, so a header that promises more images than the stream holds
 // fails after reading what is there instead of allocating for the promise.
@@ -122,8 +127,9 @@ const chunkImages = 4096
 // ReadIDX decodes an MNIST-style pair of IDX streams: images (unsigned
 // byte, rank 3, N x 28 x 28) and labels (unsigned byte, rank 1, N, values
 // 0..9). The streams are raw IDX bytes; the caller removes any gzip layer
-// (ReadMNIST does). Pixels are scaled from 0..255 to [0,1]; MNIST is white
-// on black already. Classes is "0".."9" and Angles is nil.
+// (ReadMNIST does). The pixels are kept as bytes in Set.Pixels (v means
+// v/255); MNIST is white on black already. Classes is "0".."9" and Angles is
+// nil.
 //
 // Errors: see ReadIDXHeader for the header; images not 28x28 or
 // of another rank, a label count that differs from the image count, or a
@@ -173,38 +179,33 @@ func ReadIDX(images, labels io.Reader) (*Set, error) {
 		s.Labels = append(s.Labels, b...)
 	}
 
-	// Read the body as bytes in chunks first, so a short stream fails after
-	// allocating about what it held; then convert into one exact slice.
-	var chunks [][]byte
+	// The body stays 8-bit (Set.Pixels). It is read in chunks into a slice
+	// allocated for at most upfrontImages images at first and grown as the
+	// stream delivers more, so a header that promises more images than the
+	// stream holds fails after allocating about what it held, while MNIST's
+	// 60,000 images are read into one exact allocation, never copied.
+	s.Pixels = make([]byte, 0, min(n, upfrontImages)*pixels)
 	for done := 0; done < n; {
 		k := min(n-done, chunkImages)
-		b := make([]byte, k*pixels)
+		s.Pixels = slices.Grow(s.Pixels, k*pixels)
+		b := s.Pixels[len(s.Pixels) : len(s.Pixels)+k*pixels]
 		if _, err := io.ReadFull(images, b); err != nil {
 			return nil, inStream("images", readErr(err, fmt.Sprintf("image body (%d of %d images)", done, n)))
 		}
-		chunks = append(chunks, b)
+		s.Pixels = s.Pixels[:len(s.Pixels)+k*pixels]
 		done += k
-	}
-	s.Images = make([]float32, n*pixels)
-	off := 0
-	for _, b := range chunks {
-		dst := s.Images[off : off+len(b)]
-		for j, v := range b {
-			dst[j] = byteToPixel[v]
-		}
-		off += len(b)
 	}
 	return s, nil
 }
 
 // WriteIDX encodes s as an MNIST-style IDX pair (the inverse of ReadIDX):
-// pixels are rounded to 0..255 (values outside [0,1] are clamped), labels
+// float pixels are rounded to 0..255 (values outside [0,1] are clamped), labels
 // are written as bytes. It fails if s has more than 256 classes or its
 // Images and Labels lengths disagree.
 func WriteIDX(images, labels io.Writer, s *Set) error {
 	n := s.Len()
-	if len(s.Images) != n*pixels {
-		return fmt.Errorf("digits: WriteIDX: %d image values for %d labels", len(s.Images), n)
+	if len(s.Images)+len(s.Pixels) != n*pixels {
+		return fmt.Errorf("digits: WriteIDX: %d image values for %d labels", len(s.Images)+len(s.Pixels), n)
 	}
 	if n == 0 {
 		return errors.New("digits: WriteIDX: empty set (IDX dimensions must be > 0)")
@@ -215,6 +216,7 @@ func WriteIDX(images, labels io.Writer, s *Set) error {
 	hdr = binary.BigEndian.AppendUint32(hdr, Height)
 	hdr = binary.BigEndian.AppendUint32(hdr, Width)
 	ib.Write(hdr)
+	ib.Write(s.Pixels)
 	for _, v := range s.Images {
 		ib.WriteByte(toByte(v))
 	}

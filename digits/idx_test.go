@@ -70,8 +70,8 @@ func TestReadMNISTTestdata(t *testing.T) {
 			if !slices.Equal(s.Labels, tc.labels) {
 				t.Errorf("labels %v, want %v", s.Labels, tc.labels)
 			}
-			if len(s.Images) != 5*pixels || s.Angles != nil || len(s.Classes) != 10 {
-				t.Errorf("got %d image values, angles %v, %d classes", len(s.Images), s.Angles, len(s.Classes))
+			if len(s.Pixels) != 5*pixels || s.Images != nil || s.Angles != nil || len(s.Classes) != 10 {
+				t.Errorf("got %d 8-bit and %d float pixels, angles %v, %d classes", len(s.Pixels), len(s.Images), s.Angles, len(s.Classes))
 			}
 			// MNIST is white digits on black: the corner is 0 and the mean
 			// pixel is 0.13 over the train set, from about 0.04 for a thin
@@ -205,7 +205,7 @@ func TestWriteIDXRoundTrip(t *testing.T) {
 	if !slices.Equal(got.Labels, s.Labels) {
 		t.Errorf("labels %v, want %v", got.Labels, s.Labels)
 	}
-	for p, v := range got.Images {
+	for p, v := range got.AppendImages(nil, 0, got.Len()) {
 		// 8-bit quantisation: at most half a step, 0.5/255, off.
 		if d := v - s.Images[p]; d > 0.5/255+1e-6 || d < -0.5/255-1e-6 {
 			t.Fatalf("pixel %d: %v after round trip, was %v", p, v, s.Images[p])
@@ -231,8 +231,8 @@ func FuzzReadIDX(f *testing.F) {
 			}
 			return
 		}
-		if len(s.Images) != s.Len()*pixels || s.Len() == 0 {
-			t.Fatalf("%d image values for %d labels", len(s.Images), s.Len())
+		if len(s.Pixels) != s.Len()*pixels || s.Len() == 0 {
+			t.Fatalf("%d image values for %d labels", len(s.Pixels), s.Len())
 		}
 		var ib, lb bytes.Buffer
 		if err := WriteIDX(&ib, &lb, s); err != nil {
@@ -242,7 +242,7 @@ func FuzzReadIDX(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded set does not decode: %v", err)
 		}
-		if !slices.Equal(s.Images, s2.Images) || !slices.Equal(s.Labels, s2.Labels) {
+		if !slices.Equal(s.Pixels, s2.Pixels) || !slices.Equal(s.Labels, s2.Labels) {
 			t.Fatal("re-encoded set decodes to different values")
 		}
 	})

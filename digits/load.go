@@ -38,11 +38,9 @@ func Load(spec string, seed int64) (train, val *Set, err error) {
 		train, val = SplitInPlace(Synthetic(n, seed), TrainFraction, seed)
 		return train, val, nil
 	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"):
-		dir := strings.TrimPrefix(strings.TrimPrefix(spec, "mnist"), ":")
-		if dir == "" {
-			if dir, err = MNISTDir(); err != nil {
-				return nil, nil, err
-			}
+		dir, err := mnistDir(spec)
+		if err != nil {
+			return nil, nil, err
 		}
 		if train, err = ReadMNIST(dir, "train"); err != nil {
 			return nil, nil, err
@@ -61,4 +59,28 @@ func Load(spec string, seed int64) (train, val *Set, err error) {
 		return train, val, nil
 	}
 	return nil, nil, fmt.Errorf("digits: unknown data %q: want one of synthetic, synthetic:N (images per class), mnist, mnist:DIR, or a folder DIR/<label>/*.png", spec)
+}
+
+// LoadValidation returns the validation set of Load(spec, seed) without
+// keeping the training set: for MNIST it reads only the t10k files (the
+// training set's 47 MB are never read); the other sources are generated or
+// read whole and split, and the training part is dropped.
+func LoadValidation(spec string, seed int64) (*Set, error) {
+	if spec == "mnist" || strings.HasPrefix(spec, "mnist:") {
+		dir, err := mnistDir(spec)
+		if err != nil {
+			return nil, err
+		}
+		return ReadMNIST(dir, "t10k")
+	}
+	_, val, err := Load(spec, seed)
+	return val, err
+}
+
+// mnistDir returns the folder of an "mnist" or "mnist:DIR" spec.
+func mnistDir(spec string) (string, error) {
+	if dir := strings.TrimPrefix(strings.TrimPrefix(spec, "mnist"), ":"); dir != "" {
+		return dir, nil
+	}
+	return MNISTDir()
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	rand2 "math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -36,15 +37,23 @@ func (e UnsupportedError) Error() string { return "digits: unsupported feature: 
 
 // A Set holds N grey images and their labels.
 //
-// Images is (N,1,28,28) float32 in [0,1], white digit on black, row-major:
-// pixel (y,x) of image i is Images[i*28*28+y*28+x]. Labels[i] < len(Classes)
+// The images are (N,1,28,28) in [0,1], white digit on black, row-major, held
+// in one of two forms: Pixels, 8-bit values where byte v means the float32
+// v/255 (MNIST and image folders: a quarter of the memory of float32), or
+// Images, float32 values (Synthetic, whose rendering is not quantized, and
+// sets built by hand). Exactly one of them holds the N*28*28 values of a
+// non-empty set; the other is nil. Pixel (y,x) of image i is element
+// i*28*28+y*28+x. Readers that want float32 use Gather (a mini-batch),
+// AppendImages (a range) or Image, which convert 8-bit pixels per call, so
+// an 8-bit set is never held as float32 whole. Labels[i] < len(Classes)
 // is the label of image i, and Classes[k] is the name of class k ("0".."9"
 // for digits). Angles, when not nil, holds the rotation of each image in
 // degrees, counter-clockwise positive as in MATLAB's imrotate; Synthetic
 // records it, the other sources leave it nil (ReadFolder fills it from a
 // labels.csv written by WriteFolder). The zero Set is empty and valid.
 type Set struct {
-	Images  []float32 // len N*28*28
+	Images  []float32 // len N*28*28, or nil when Pixels holds the images
+	Pixels  []uint8   // len N*28*28 (v means v/255), or nil when Images holds them
 	Labels  []uint8   // len N, values < len(Classes)
 	Angles  []float32 // rotation in degrees per image, nil when unknown
 	Classes []string  // class names, index = label
@@ -62,23 +71,55 @@ func DigitClasses() []string {
 // Len returns N, the number of images.
 func (s *Set) Len() int { return len(s.Labels) }
 
-// Image returns image i as a view (not a copy) of 28*28 values into
-// s.Images. It panics if i is out of range.
+// Image returns image i as 28*28 float32 values: a view (not a copy) into
+// s.Images, or a new slice converted from s.Pixels. It panics if i is out of
+// range.
 func (s *Set) Image(i int) []float32 {
+	if s.Pixels != nil {
+		return s.AppendImages(nil, i, i+1)
+	}
 	return s.Images[i*pixels : (i+1)*pixels : (i+1)*pixels]
 }
+
+// AppendImages appends images lo..hi-1 to dst as (hi-lo,1,28,28) float32 and
+// returns the extended slice (like strconv's Append functions), converting
+// 8-bit pixels with PixelValue. It panics if lo..hi is out of range.
+func (s *Set) AppendImages(dst []float32, lo, hi int) []float32 {
+	if lo < 0 || hi < lo || hi > s.Len() {
+		panic(fmt.Sprintf("digits: AppendImages: images %d..%d of %d", lo, hi, s.Len()))
+	}
+	if s.Pixels == nil {
+		return append(dst, s.Images[lo*pixels:hi*pixels]...)
+	}
+	dst = slices.Grow(dst, (hi-lo)*pixels)
+	for _, v := range s.Pixels[lo*pixels : hi*pixels] {
+		dst = append(dst, byteToPixel[v])
+	}
+	return dst
+}
+
+// PixelValue returns the float32 value of the 8-bit pixel v: v/255, rounded
+// to the nearest float32 (the value ReadIDX gave when it stored float32).
+func PixelValue(v uint8) float32 { return byteToPixel[v] }
 
 // Subset returns a new Set holding copies of the images idx, in that order.
 // Indices may repeat. Classes is shared with s. It panics if an index is out
 // of range.
 func (s *Set) Subset(idx []int) *Set {
 	out := &Set{
-		Images:  make([]float32, len(idx)*pixels),
 		Labels:  make([]uint8, len(idx)),
 		Classes: s.Classes,
 	}
 	if s.Angles != nil {
 		out.Angles = make([]float32, len(idx))
+	}
+	if s.Pixels != nil {
+		out.Pixels = make([]uint8, len(idx)*pixels)
+		for j, i := range idx {
+			copy(out.Pixels[j*pixels:(j+1)*pixels], s.Pixels[i*pixels:(i+1)*pixels])
+		}
+	} else {
+		out.Images = make([]float32, len(idx)*pixels)
 	}
 	s.Gather(idx, out.Images, out.Labels)
 	for j, i := range idx {
@@ -90,19 +131,29 @@ func (s *Set) Subset(idx []int) *Set {
 }
 
 // Gather copies the images idx into images (len(idx)*28*28 values, laid out
-// (len(idx),1,28,28)) and their labels into labels, without allocating. It
+// (len(idx),1,28,28), 8-bit pixels converted with PixelValue) and their
+// labels into labels, without allocating. images may be nil (labels only). It
 // is the mini-batch primitive: with perm := Shuffle(s.Len(), rng), batch b
 // of size n is s.Gather(perm[b*n:(b+1)*n], images, labels). labels may be
 // nil. It panics if a buffer is too short or an index is out of range.
 func (s *Set) Gather(idx []int, images []float32, labels []uint8) {
-	if len(images) < len(idx)*pixels {
+	if images != nil && len(images) < len(idx)*pixels {
 		panic(fmt.Sprintf("digits: Gather: images buffer holds %d values, need %d", len(images), len(idx)*pixels))
 	}
 	if labels != nil && len(labels) < len(idx) {
 		panic(fmt.Sprintf("digits: Gather: labels buffer holds %d values, need %d", len(labels), len(idx)))
 	}
 	for j, i := range idx {
-		copy(images[j*pixels:(j+1)*pixels], s.Image(i))
+		switch {
+		case images == nil:
+		case s.Pixels != nil:
+			dst := images[j*pixels : (j+1)*pixels]
+			for p, v := range s.Pixels[i*pixels : (i+1)*pixels] {
+				dst[p] = byteToPixel[v]
+			}
+		default:
+			copy(images[j*pixels:(j+1)*pixels], s.Image(i))
+		}
 		if labels != nil {
 			labels[j] = s.Labels[i]
 		}
@@ -120,6 +171,12 @@ func MeanImage(s *Set) []float32 {
 	sum := make([]float64, pixels)
 	n := s.Len()
 	for i := range n {
+		if s.Pixels != nil {
+			for p, v := range s.Pixels[i*pixels : (i+1)*pixels] {
+				sum[p] += float64(byteToPixel[v])
+			}
+			continue
+		}
 		for p, v := range s.Image(i) {
 			sum[p] += float64(v)
 		}
@@ -168,9 +225,13 @@ func SplitInPlace(s *Set, trainFrac float64, seed int64) (train, val *Set) {
 	k, n := len(tr), s.Len()
 	view := func(lo, hi int) *Set {
 		v := &Set{
-			Images:  s.Images[lo*pixels : hi*pixels : hi*pixels],
 			Labels:  s.Labels[lo:hi:hi],
 			Classes: s.Classes,
+		}
+		if s.Pixels != nil {
+			v.Pixels = s.Pixels[lo*pixels : hi*pixels : hi*pixels]
+		} else {
+			v.Images = s.Images[lo*pixels : hi*pixels : hi*pixels]
 		}
 		if s.Angles != nil {
 			v.Angles = s.Angles[lo:hi:hi]
@@ -181,37 +242,39 @@ func SplitInPlace(s *Set, trainFrac float64, seed int64) (train, val *Set) {
 }
 
 // permute reorders s in place so that new image j is old image order[j];
-// order must be a permutation of 0..N-1. It follows the permutation's cycles
-// with one image of scratch space.
+// order must be a permutation of 0..N-1.
 func (s *Set) permute(order []int) {
+	if s.Pixels != nil {
+		permuteRows(s.Pixels, pixels, order)
+	} else {
+		permuteRows(s.Images, pixels, order)
+	}
+	permuteRows(s.Labels, 1, order)
+	if s.Angles != nil {
+		permuteRows(s.Angles, 1, order)
+	}
+}
+
+// permuteRows reorders data (rows of width values) in place so that new row
+// j is old row order[j]. It follows the permutation's cycles with one row of
+// scratch space.
+func permuteRows[T uint8 | float32](data []T, width int, order []int) {
 	done := make([]bool, len(order))
-	tmp := make([]float32, pixels)
+	tmp := make([]T, width)
+	row := func(i int) []T { return data[i*width : (i+1)*width] }
 	for start := range order {
 		if done[start] {
 			continue
 		}
-		copy(tmp, s.Image(start))
-		label := s.Labels[start]
-		var angle float32
-		if s.Angles != nil {
-			angle = s.Angles[start]
-		}
+		copy(tmp, row(start))
 		for j := start; ; {
 			done[j] = true
 			src := order[j]
 			if src == start {
-				copy(s.Image(j), tmp)
-				s.Labels[j] = label
-				if s.Angles != nil {
-					s.Angles[j] = angle
-				}
+				copy(row(j), tmp)
 				break
 			}
-			copy(s.Image(j), s.Image(src))
-			s.Labels[j] = s.Labels[src]
-			if s.Angles != nil {
-				s.Angles[j] = s.Angles[src]
-			}
+			copy(row(j), row(src))
 			j = src
 		}
 	}

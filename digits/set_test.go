@@ -187,3 +187,65 @@ func ExampleSplit() {
 	fmt.Println(train.Len(), val.Len(), ClassCounts(val))
 	// Output: 750 250 [25 25 25 25 25 25 25 25 25 25]
 }
+
+// TestPixelValue: an 8-bit pixel converts to exactly the float32 v/255 that
+// ReadIDX stored before sets kept 8-bit pixels, so training on MNIST or an
+// image folder sees the same inputs bit for bit. (v * (1/255) would not:
+// it differs in the last bit for some v.)
+func TestPixelValue(t *testing.T) {
+	for v := range 256 {
+		if got, want := PixelValue(uint8(v)), float32(v)/255; got != want {
+			t.Errorf("PixelValue(%d) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// TestEightBitSet: every accessor gives the same float32 values for a set held
+// as 8-bit pixels as for the same set held as float32.
+func TestEightBitSet(t *testing.T) {
+	const n = 37
+	rng := rand.New(rand.NewSource(5))
+	s8 := &Set{Pixels: make([]uint8, n*pixels), Labels: make([]uint8, n), Angles: make([]float32, n), Classes: DigitClasses()}
+	rng.Read(s8.Pixels)
+	for i := range n {
+		s8.Labels[i] = uint8(rng.Intn(10))
+		s8.Angles[i] = float32(i)
+	}
+	s32 := &Set{Images: s8.AppendImages(nil, 0, n), Labels: slices.Clone(s8.Labels), Angles: slices.Clone(s8.Angles), Classes: s8.Classes}
+	for i, v := range s8.Pixels {
+		if s32.Images[i] != float32(v)/255 {
+			t.Fatalf("AppendImages value %d: %v, want %v", i, s32.Images[i], float32(v)/255)
+		}
+	}
+	if got := s8.AppendImages([]float32{7}, 3, 5); got[0] != 7 || !slices.Equal(got[1:], s32.Images[3*pixels:5*pixels]) {
+		t.Error("AppendImages(dst, 3, 5) differs")
+	}
+	if !slices.Equal(s8.Image(9), s32.Image(9)) {
+		t.Error("Image differs")
+	}
+	if !slices.Equal(MeanImage(s8), MeanImage(s32)) {
+		t.Error("MeanImage differs")
+	}
+	idx := []int{4, 0, 36, 4}
+	g8, g32 := make([]float32, len(idx)*pixels), make([]float32, len(idx)*pixels)
+	l8, l32 := make([]uint8, len(idx)), make([]uint8, len(idx))
+	if a := testing.AllocsPerRun(10, func() { s8.Gather(idx, g8, l8) }); a != 0 {
+		t.Errorf("Gather of 8-bit pixels allocates %v times", a)
+	}
+	s32.Gather(idx, g32, l32)
+	if !slices.Equal(g8, g32) || !slices.Equal(l8, l32) {
+		t.Error("Gather differs")
+	}
+	sub := s8.Subset(idx)
+	if sub.Images != nil || !slices.Equal(sub.AppendImages(nil, 0, sub.Len()), g32) || !slices.Equal(sub.Labels, l32) {
+		t.Error("Subset of an 8-bit set is not the same 8-bit images")
+	}
+	tr8, va8 := SplitInPlace(s8, 0.75, 3)
+	tr32, va32 := SplitInPlace(s32, 0.75, 3)
+	for _, p := range [][2]*Set{{tr8, tr32}, {va8, va32}} {
+		if p[0].Images != nil || !slices.Equal(p[0].AppendImages(nil, 0, p[0].Len()), p[1].Images) ||
+			!slices.Equal(p[0].Labels, p[1].Labels) || !slices.Equal(p[0].Angles, p[1].Angles) {
+			t.Error("SplitInPlace of the 8-bit set differs from the float32 set's")
+		}
+	}
+}

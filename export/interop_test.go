@@ -86,7 +86,7 @@ func interopModels(t *testing.T) []interopModel {
 // interopImages returns 7 fixed images: one synthetic digit each of 0-6.
 func interopImages() []float32 {
 	s := digits.Synthetic(1, 77)
-	return slices.Clone(s.Images[:7*28*28])
+	return s.AppendImages(nil, 0, 7)
 }
 
 func TestInterop(t *testing.T) {

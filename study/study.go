@@ -233,7 +233,7 @@ func runOne(ctx context.Context, opts Options, s Setting, seed int64, tr, va *di
 	if err := atomicfile.WriteFile(filepath.Join(opts.Out, r.Model), data); err != nil {
 		return nil, err
 	}
-	rep, err := verify.Run(data, res.Model, va.Images, va.Len(), verify.Options{SkipOnnxGo: opts.SkipOnnxGo})
+	rep, err := verify.Run(data, res.Model, va.AppendImages(nil, 0, va.Len()), va.Len(), verify.Options{SkipOnnxGo: opts.SkipOnnxGo})
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}

@@ -123,7 +123,7 @@ func logitSpread(t *testing.T, rem Remedies, steps int) float64 {
 	}
 	r := backend.NewRunner(res.Model, graph.LogitsValue)
 	defer r.Close()
-	out, err := r.Run(50, va.Images[:50*784])
+	out, err := r.Run(50, va.AppendImages(nil, 0, 50))
 	if err != nil {
 		t.Fatal(err)
 	}

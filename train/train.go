@@ -171,13 +171,13 @@ type trainer struct {
 	// Per-step buffers, allocated once: the mini-batch and its one-hot
 	// targets (bound to the graph inputs by tensors over the same arrays) and
 	// the gradient slices handed to the optimizer.
-	images  []float32
-	labels  []uint8
-	onehot  []float32
-	imageT  *tensor.Dense
-	targetT *tensor.Dense
-	grads   [][]float32
-	valPad  []float32 // the last, partial validation batch padded to ValBatch
+	images   []float32
+	labels   []uint8
+	onehot   []float32
+	imageT   *tensor.Dense
+	targetT  *tensor.Dense
+	grads    [][]float32
+	valBatch []float32 // one validation batch; the last, partial one padded with blank images
 }
 
 func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*trainer, error) {
@@ -464,30 +464,24 @@ func (t *trainer) save() error {
 func (t *trainer) evaluate() (loss, acc float64, err error) {
 	v := t.valSet
 	t.validation.Reset() // re-reads the batch-norm statistics
-	// Whole batches, then the rest padded with blank images to a whole batch:
+	// Whole batches, the last one padded with blank images to a whole batch:
 	// one compiled graph (and one set of buffers) instead of two. Rows are
 	// independent at inference, so the padding does not change the others.
 	vb, per := t.cfg.ValBatch, digits.Height*digits.Width
 	n := v.Len()
-	full := n - n%vb
-	var probs []float32
-	if full > 0 {
-		res, err := t.validation.Run(full, v.Images[:full*per])
-		if err != nil {
-			return 0, 0, fmt.Errorf("train: validation: %w", err)
-		}
-		probs = res[0].Float
+	if t.valBatch == nil {
+		t.valBatch = make([]float32, vb*per)
 	}
-	if full < n {
-		if t.valPad == nil {
-			t.valPad = make([]float32, vb*per)
-		}
-		clear(t.valPad[copy(t.valPad, v.Images[full*per:]):])
-		res, err := t.validation.Run(vb, t.valPad)
+	probs := make([]float32, 0, n*t.k)
+	for lo := 0; lo < n; lo += vb {
+		hi := min(n, lo+vb)
+		// Converted per batch (an 8-bit set is never held as float32 whole).
+		clear(t.valBatch[len(v.AppendImages(t.valBatch[:0], lo, hi)):])
+		res, err := t.validation.Run(vb, t.valBatch)
 		if err != nil {
 			return 0, 0, fmt.Errorf("train: validation: %w", err)
 		}
-		probs = append(probs, res[0].Float[:(n-full)*t.k]...)
+		probs = append(probs, res[0].Float[:(hi-lo)*t.k]...)
 	}
 	return t.cfg.Loss.Value(probs, v.Labels, t.k, t.cfg.LossScale), float64(countCorrect(probs, v.Labels, t.k)) / float64(v.Len()), nil
 }

@@ -300,7 +300,7 @@ func TestRoundTripTrainExportImport(t *testing.T) {
 		if !bytes.Equal(first, second) {
 			t.Logf("fold %v: the files differ outside the initializers (%d vs %d bytes)", fold, len(first), len(second))
 		}
-		rep, err := Run(first, res.Model, va.Images, va.Len(), Options{})
+		rep, err := Run(first, res.Model, va.AppendImages(nil, 0, va.Len()), va.Len(), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

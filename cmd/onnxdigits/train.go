@@ -125,7 +125,7 @@ func runTrain(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := train.Train(ctx, cfg, trainSet, valSet, &train.Printer{W: w, Terminal: isTerminal(w)})
+	res, err := train.Train(ctx, cfg, trainSet, valSet, &memoryLimiter{Recorder: &train.Printer{W: w, Terminal: isTerminal(w)}})
 	if err != nil {
 		return err
 	}

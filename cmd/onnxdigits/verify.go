@@ -120,7 +120,7 @@ func runVerify(c *cli.Context) error {
 		n = l
 	}
 	fmt.Fprintf(w, "model: %s; images: %s\n%s\n", path, desc, describeInput(adapter.Info()))
-	x, err := adapter.Adapt(val.Images[:n*digits.Height*digits.Width], n, digits.Height, digits.Width)
+	x, err := adapter.Adapt(val.AppendImages(nil, 0, n), n, digits.Height, digits.Width)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func loadEvalSet(c *cli.Context, meta map[string]string) (*digits.Set, string, e
 			seed = s
 		}
 	}
-	_, val, err := digits.Load(spec, seed)
+	val, err := digits.LoadValidation(spec, seed)
 	if err != nil {
 		return nil, "", err
 	}
