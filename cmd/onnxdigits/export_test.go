@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/train"
@@ -111,5 +112,22 @@ func TestExportInspectErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "m.onnx")); !os.IsNotExist(err) {
 		t.Errorf("a failed export left m.onnx behind")
+	}
+}
+
+func TestBench(t *testing.T) {
+	out, errOut, code := runCLI(t, "bench", "--batch", "2", "--seconds", "0.05", "../../testdata/torch/lenet_opset11.onnx")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"inputs: [input(N,1,28,28)]", "path: " + backend.InstructionPath() + ";", "batch 2: ", " images/s", "p50 ", "p99 ", "peak RSS: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{{"bench", "--batch", "0", "m.onnx"}, {"bench", "--seconds", "0", "m.onnx"}, {"bench"}} {
+		if _, _, code := runCLI(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (bad usage)", args, code)
+		}
 	}
 }

@@ -63,6 +63,7 @@ func commands() []*cli.Command {
 		predictCommand(),
 		evalCommand(),
 		studyCommand(),
+		benchCommand(),
 	}
 }
 
