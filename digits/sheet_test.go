@@ -3,9 +3,9 @@ package digits
 import (
 	"flag"
 	"image"
-	"image/png"
-	"os"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 var sheetPath = flag.String("sheet", "", "write a contact sheet of synthetic digits to this PNG file")
@@ -33,12 +33,5 @@ func TestContactSheet(t *testing.T) {
 			img.Pix[(cy+k)*img.Stride+cx+cell-1] = 128
 		}
 	}
-	f, err := os.Create(*sheetPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WritePNG(t, *sheetPath, img)
 }

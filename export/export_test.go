@@ -18,6 +18,7 @@ import (
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -30,11 +31,8 @@ const allOps = "conv3x3x4p1,bn,relu,maxpool2,conv3x3x6,relu,avgpool2,dropout0.3,
 func testModel(t testing.TB, spec string) *graph.Model {
 	t.Helper()
 	rng := rand.New(rand.NewSource(1))
-	m, err := graph.New(spec, graph.DigitsInput(), rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	randomizeStats(m, rng)
+	m := testutil.NewModel(t, spec, rng)
+	testutil.RandomizeStats(m, rng)
 	for k, v := range map[string]string{
 		"loss": "crossentropy", "optimizer": "adam", "epochs": "2", "batch_size": "43",
 		"learn_rate": "0.01", "dataset": "synthetic", "seed": "1", "validation_accuracy": "0.912000",
@@ -43,39 +41,6 @@ func testModel(t testing.TB, spec string) *graph.Model {
 		m.Meta[k] = v
 	}
 	return m
-}
-
-// randomizeStats gives the mean image and every batch norm non-trivial values so
-// that exports and folding exercise them (graph/naive_test.go does the same).
-func randomizeStats(m *graph.Model, rng *rand.Rand) {
-	isBN := map[string]bool{}
-	for _, n := range m.Nodes {
-		if _, ok := n.Op.(*graph.BatchNorm); ok {
-			for _, in := range n.Inputs[1:] {
-				isBN[in] = true
-			}
-		}
-	}
-	for _, p := range m.Params {
-		switch {
-		case p.Name == graph.MeanParam:
-			for i := range p.Data {
-				p.Data[i] = rng.Float32() * 0.3
-			}
-		case strings.HasSuffix(p.Name, ".running_var"):
-			for i := range p.Data {
-				p.Data[i] = 0.5 + rng.Float32()
-			}
-		case isBN[p.Name] && strings.HasSuffix(p.Name, ".weight"):
-			for i := range p.Data {
-				p.Data[i] = 0.5 + rng.Float32()
-			}
-		case strings.HasSuffix(p.Name, ".running_mean"), strings.HasSuffix(p.Name, ".bias"):
-			for i := range p.Data {
-				p.Data[i] = rng.Float32() - 0.5
-			}
-		}
-	}
 }
 
 // dump is the readable, complete structure of an exported model used by the

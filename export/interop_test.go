@@ -19,6 +19,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -69,16 +70,11 @@ func interopModels(t *testing.T) []interopModel {
 		models = append(models, interopModel{name: string(loss), m: res.Model})
 	}
 	rng := rand.New(rand.NewSource(9))
-	m, err := graph.New(graph.DefaultArch, graph.DigitsInput(), rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	randomizeStats(m, rng)
+	m := testutil.NewModel(t, graph.DefaultArch, rng)
+	testutil.RandomizeStats(m, rng)
 	models = append(models, interopModel{name: "random-stats", m: m})
-	if m, err = graph.New(allOps, graph.DigitsInput(), rng); err != nil {
-		t.Fatal(err)
-	}
-	randomizeStats(m, rng)
+	m = testutil.NewModel(t, allOps, rng)
+	testutil.RandomizeStats(m, rng)
 	models = append(models, interopModel{name: "allops", m: m}, interopModel{name: "exotic", m: exoticModel(4)})
 	return models
 }

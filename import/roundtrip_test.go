@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/onnxdigits/onnxdigits/export"
-	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 // TestReexportIsIdentical checks that importing one of our files and exporting
@@ -16,10 +16,7 @@ import (
 // normalization is folded" doc comes from graph.FoldBatchNorm, not the op), so
 // for it the second cycle must be stable.
 func TestReexportIsIdentical(t *testing.T) {
-	m, err := graph.New("conv3x3x4p1,bn,relu,maxpool2,fc10", graph.DigitsInput(), rand.New(rand.NewSource(5)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testutil.NewModel(t, "conv3x3x4p1,bn,relu,maxpool2,fc10", rand.New(rand.NewSource(5)))
 	m.Meta["loss"] = "sse"
 	for _, fold := range []bool{false, true} {
 		first, err := export.Marshal(m, export.Options{FoldBN: fold})

@@ -9,6 +9,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -27,10 +28,7 @@ type gradProblem struct {
 func newGradProblem(t *testing.T, arch string, loss Loss, batch int, rem Remedies) *gradProblem {
 	t.Helper()
 	rng := rand.New(rand.NewSource(3))
-	m, err := graph.New(arch, graph.DigitsInput(), rng)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testutil.NewModel(t, arch, rng)
 	set := digits.Synthetic(3, 5)
 	copy(m.Param(graph.MeanParam).Data, digits.MeanImage(set))
 	// Non-trivial biases and BN parameters so every term of the gradient matters.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -143,18 +143,6 @@ func TestEvalCommand(t *testing.T) {
 	}
 }
 
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestPredictCommand(t *testing.T) {
 	dir := t.TempDir()
 	_, model := smallRun(t, dir)
@@ -180,8 +168,8 @@ func TestPredictCommand(t *testing.T) {
 		}
 	}
 	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
-	writePNG(t, a, small)
-	writePNG(t, b, page)
+	testutil.WritePNG(t, a, small)
+	testutil.WritePNG(t, b, page)
 
 	stdout, stderr, code := runCLI(t, "predict", "--json", "--top", "2", model, a, b)
 	if code != 0 {
@@ -242,7 +230,7 @@ func TestForeignLayouts(t *testing.T) {
 		img.SetGray(21, y, color.Gray{255})
 	}
 	png1 := filepath.Join(dir, "one.png")
-	writePNG(t, png1, img)
+	testutil.WritePNG(t, png1, img)
 	for _, tc := range []struct {
 		file   string
 		output string // what predict --json says the model emits
