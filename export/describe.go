@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 // Describe writes a terminal summary of mp in the spirit of Netron: format and

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/onnx"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxdigits/onnxdigits/graph"

@@ -15,10 +15,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/onnx"
 
 	"github.com/onnxdigits/onnxdigits/graph"
 )

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/onnx"
 	"google.golang.org/protobuf/proto"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 // DefaultMaxBytes is the input size limit when Options.MaxBytes is zero.

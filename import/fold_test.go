@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 // Builders for shape computations.

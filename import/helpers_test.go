@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/onnxdigits/onnxdigits/onnx"
 	"google.golang.org/protobuf/proto"
 )
 

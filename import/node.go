@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 // nodeCtx is what a handler sees of one ONNX node.

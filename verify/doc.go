@@ -5,8 +5,9 @@
 // probabilities pair by pair with numpy's allclose bound |a-b| <= atol +
 // rtol*|b| (Tolerance) and labels exactly.
 //
-// This is the only package that links onnx-go. onnx-go carries its own copy of
-// the ONNX protobuf messages, which clash with the importer's at start-up; the
-// workaround (internal/pbconflict) lives here too, so the importer, the
-// exporter and every command that does not verify stay free of both.
+// This is the only package that links onnx-go, so the importer, the exporter and
+// every command that does not verify stay free of it. onnx-go registers its own
+// copy of the ONNX messages as "onnx.ModelProto" etc.; ours (package onnx) are
+// registered as "onnxdigits.onnx.ModelProto", so the two sets live in one binary
+// without GOLANG_PROTOBUF_REGISTRATION_CONFLICT.
 package verify

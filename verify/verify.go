@@ -1,7 +1,6 @@
 package verify
 
 import (
-	// Initialized before onnx-go's messages register: see its doc.
 	"context"
 	"errors"
 	"fmt"
@@ -10,20 +9,15 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
 	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
-	"github.com/onnxdigits/onnxdigits/verify/internal/pbconflict"
+	"github.com/onnxdigits/onnxdigits/onnx"
 	onnxgo "github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"google.golang.org/protobuf/proto"
 	"gorgonia.org/tensor"
 )
-
-// By the time this package initializes, onnx-go's and gonnx's messages have
-// registered; the environment goes back to what the user set.
-func init() { pbconflict.Restore() }
 
 // Tolerance is numpy's allclose bound: a probability a passes against the
 // reference b (the second source of a pair) when |a-b| <= Atol + Rtol*|b|.
