@@ -1,5 +1,5 @@
 // Package export translates a graph.Model into an ONNX model (opset 13, IR version
-// 7) using the protobuf messages of github.com/advancedclimatesystems/gonnx/onnx.
+// 7) using the protobuf messages of package onnx.
 //
 // The file takes pixels in [0,1]: input "image" float32 (N,1,28,28) with the
 // symbolic batch "N"; the training mean image is subtracted inside the graph
