@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/bits"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,8 +24,10 @@ type Options struct {
 	// PixelRangeModel, reads the model's Image.NominalPixelRange metadata and
 	// falls back to 0-1.
 	PixelRange PixelRange
-	// MaxBatch is the most images run as one batch; 0 means 256. A model with a
-	// fixed batch that cannot be re-batched runs in its own batch size instead.
+	// MaxBatch is the most images run as one batch; 0 means 256. Fewer run in
+	// batches of powers of two (7 images: 4, 2, 1), so that each runner
+	// compiles a few graphs only. A model with a fixed batch that cannot be
+	// re-batched runs in its own batch size instead.
 	MaxBatch int
 	// Runners bounds how many batches run at once (each runner holds its own
 	// compiled graphs and buffers); 0 means runtime.GOMAXPROCS(0).
@@ -368,11 +371,11 @@ func ToProbabilities(dst, scores []float32, kind graph.ScoreKind) {
 func (c *Model) runAll(ctx context.Context, x []float32, n int) ([]Output, error) {
 	per := c.in.perImage()
 	var outs []Output
-	for lo := 0; lo < n; lo += c.chunk {
+	for lo, hi := 0, 0; lo < n; lo = hi {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(n, lo+c.chunk)
+		hi = lo + c.chunkSize(n-lo)
 		res, err := c.runChunk(ctx, x[lo*per:hi*per], hi-lo)
 		if err != nil {
 			return nil, err
@@ -390,6 +393,17 @@ func (c *Model) runAll(ctx context.Context, x []float32, n int) ([]Output, error
 		}
 	}
 	return outs, nil
+}
+
+// chunkSize is how many of the left examples the next run takes: MaxBatch, or
+// the largest power of two below it and left, so that a runner compiles at
+// most log2(MaxBatch)+2 graphs (one per batch size) whatever sizes the
+// callers ask for; a fixed batch that is not re-batched runs at its size.
+func (c *Model) chunkSize(left int) int {
+	if c.pad || left >= c.chunk {
+		return min(left, c.chunk)
+	}
+	return 1 << (bits.Len(uint(left)) - 1)
 }
 
 // runChunk runs n <= chunk examples on one runner; a fixed-batch model gets

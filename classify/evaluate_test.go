@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,30 @@ func TestExportedMetadata(t *testing.T) {
 	i := m.Info()
 	if i.PixelRange != PixelRange01 || i.PixelRangeFrom != "metadata" || i.Meta[graph.MetaPixelFormat] != "Gray8" {
 		t.Errorf("pixel range %v from %s, format %q", i.PixelRange, i.PixelRangeFrom, i.Meta[graph.MetaPixelFormat])
+	}
+}
+
+func TestChunkSize(t *testing.T) {
+	c := &Model{chunk: 100}
+	var got []int
+	for left := 301; left > 0; {
+		k := c.chunkSize(left)
+		got = append(got, k)
+		left -= k
+	}
+	if fmt.Sprint(got) != "[100 100 100 1]" {
+		t.Errorf("301 images in MaxBatch 100: %v", got)
+	}
+	got = got[:0]
+	for left := 77; left > 0; {
+		k := c.chunkSize(left)
+		got = append(got, k)
+		left -= k
+	}
+	if fmt.Sprint(got) != "[64 8 4 1]" {
+		t.Errorf("77 images: %v", got)
+	}
+	if k := (&Model{chunk: 1, pad: true}).chunkSize(5); k != 1 {
+		t.Errorf("fixed batch 1: %d", k)
 	}
 }
