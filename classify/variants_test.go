@@ -33,7 +33,7 @@ func TestVariants(t *testing.T) {
 		t.Skipf("no MNIST: %v", err)
 	}
 	const n = 1000 // of the 10,000 test images: enough for label flips to show
-	pix := val.Images[:n*28*28]
+	pix := val.AppendImages(nil, 0, n)
 	orig, err := Open(src, Options{})
 	if err != nil {
 		t.Fatal(err)
