@@ -1,5 +1,6 @@
 # make run   trains the paper's network on the built-in synthetic digits and exports model.onnx
-# make test  installs what the tests need (apt, npm) and runs every test, interop and conformance included
+# make test  installs what the tests need (apt, npm) and runs every test, interop and conformance included,
+#            then the tests again on the portable kernels (purego build tag)
 
 GO ?= go
 
@@ -18,6 +19,7 @@ test:
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	$(GO) vet ./...
 	ONNXDIGITS_INTEROP=1 ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -tags purego ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...

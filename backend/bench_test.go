@@ -2,8 +2,8 @@ package backend
 
 // Inference benchmarks of the paper's network in Gorgonia. Machine of record:
 // 2-core AVX-512 VM (AMD EPYC, Zen 5), Go 1.26, Gorgonia v0.9.18 running our
-// own conv/batch-norm/ReLU/dense ops (kernels_*.go) on AVX-512 kernels
-// (ONNXDIGITS_NOASM=1 measures the portable loops). bench/README.md has the
+// own conv/batch-norm/ReLU/dense ops (kernels_*.go) on internal/kernels'
+// AVX-512 path (ONNXDIGITS_CPU=generic measures the portable loops). bench/README.md has the
 // figures and the peers; compare runs with benchstat.
 
 import (

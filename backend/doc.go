@@ -6,10 +6,10 @@
 // tensors; the trainer adds its loss head and asks Gorgonia for gradients) or in
 // inference mode (running statistics). Runner evaluates a Model's outputs at any
 // batch size on an executor that calls each node's op in order. Conv, batch norm,
-// ReLU, Gemm and a few elementwise ops run as our own Gorgonia ops over the
-// kernels in kernels_*.go (AVX-512 assembly on amd64, portable Go elsewhere or
-// with the purego build tag); inference fuses a Conv with the BatchNormalization
-// and ReLU after it.
+// ReLU, Gemm and a few elementwise ops run as our own Gorgonia ops
+// (kernels_*.go) over the slice kernels of internal/kernels (AVX-512 assembly
+// on amd64, portable Go elsewhere or with the purego build tag); inference
+// fuses a Conv with the BatchNormalization and ReLU after it.
 //
 // Adding an ONNX op takes two steps here and in graph:
 //

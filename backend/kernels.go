@@ -2,7 +2,7 @@ package backend
 
 // Shared plumbing of the custom Gorgonia ops (kernels_*.go): the conv, batch
 // norm, ReLU and dense layers run as our own ops with fused, allocation-free
-// loops instead of Gorgonia's built-ins, which materialise broadcasts, transpose
+// loops instead of Gorgonia's built-ins, which materialise broadcasts, kernels.Transpose
 // the conv output and re-allocate every intermediate value after each
 // vm.Reset() (DESIGN §8).
 //
@@ -22,9 +22,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
@@ -45,65 +43,6 @@ func shapeSize(dims []int) int {
 // float is the element type of the kernels: float32 for training and
 // inference, float64 for gradient checks.
 type float interface{ float32 | float64 }
-
-// reduceChunks is the number of batch chunks whose partial sums a reduction
-// keeps (fewer for small batches): fixed, so the summation order is too.
-const reduceChunks = 8
-
-// chunkRange returns the images [lo,hi) of chunk c when n images are cut into
-// chunks contiguous pieces.
-func chunkRange(n, chunks, c int) (lo, hi int) {
-	return c * n / chunks, (c + 1) * n / chunks
-}
-
-// numChunks is min(n, max) but at least 1.
-func numChunks(n, max int) int {
-	if n < max {
-		if n < 1 {
-			return 1
-		}
-		return n
-	}
-	return max
-}
-
-// numWorkers is how many goroutines parallelFor uses for the given chunks.
-func numWorkers(chunks int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), chunks))
-}
-
-// parallelFor calls fn(worker, chunk) for every chunk in [0,chunks) on
-// numWorkers(chunks) goroutines; worker < numWorkers(chunks) indexes per-worker
-// scratch. The calling goroutine is one of the workers.
-func parallelFor(chunks int, fn func(worker, chunk int)) {
-	nw := numWorkers(chunks)
-	if nw == 1 {
-		for c := range chunks {
-			fn(0, c)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func(w int) {
-		for {
-			c := int(next.Add(1) - 1)
-			if c >= chunks {
-				return
-			}
-			fn(w, c)
-		}
-	}
-	wg.Add(nw - 1)
-	for w := 1; w < nw; w++ {
-		go func() {
-			defer wg.Done()
-			work(w)
-		}()
-	}
-	work(0)
-	wg.Wait()
-}
 
 // buffer is a reusable float32 or float64 array.
 type buffer struct {

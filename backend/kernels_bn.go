@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -176,12 +177,12 @@ func bnForward[T float](op *bnOp, vals []G.Value) (G.Value, error) {
 	}
 	y := get[T](&op.out, len(x))
 	relu := op.relu != ""
-	parallelFor(numChunks(op.n, 4*numWorkers(op.n)), func(_, ch int) {
-		lo, hi := chunkRange(op.n, numChunks(op.n, 4*numWorkers(op.n)), ch)
+	kernels.ParallelFor(kernels.NumChunks(op.n, 4*kernels.NumWorkers(op.n)), func(_, ch int) {
+		lo, hi := kernels.ChunkRange(op.n, kernels.NumChunks(op.n, 4*kernels.NumWorkers(op.n)), ch)
 		for i := lo; i < hi; i++ {
 			for c := range C {
 				o := (i*C + c) * S
-				affine(x[o:o+S], y[o:o+S], a[c], b[c], relu)
+				kernels.Affine(x[o:o+S], y[o:o+S], a[c], b[c], relu)
 			}
 		}
 	})
@@ -200,15 +201,15 @@ func partialSums(buf *[]float64, chunks, c int) []float64 {
 // batchStats sets op.mean, op.variance and op.invStd from the batch x (N,C,S).
 func batchStats[T float](op *bnOp, x []T) {
 	C, S := op.c, op.s
-	chunks := numChunks(op.n, reduceChunks)
+	chunks := kernels.NumChunks(op.n, kernels.ReduceChunks)
 	partial := partialSums(&op.partial, chunks, C)
-	parallelFor(chunks, func(_, ch int) {
-		lo, hi := chunkRange(op.n, chunks, ch)
+	kernels.ParallelFor(chunks, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(op.n, chunks, ch)
 		ps := partial[ch*2*C:][:2*C]
 		clear(ps)
 		for i := lo; i < hi; i++ {
 			for c := range C {
-				s1, s2 := shiftedSums(x[(i*C+c)*S:][:S], x[c*S])
+				s1, s2 := kernels.ShiftedSums(x[(i*C+c)*S:][:S], x[c*S])
 				ps[c] += float64(s1)
 				ps[C+c] += float64(s2)
 			}
@@ -226,51 +227,6 @@ func batchStats[T float](op *bnOp, x []T) {
 		op.mean[c] = float64(x[c*S]) + m1
 		op.variance[c] = v
 		op.invStd[c] = 1 / math.Sqrt(v+op.eps)
-	}
-}
-
-// shiftedSums returns Σ(x-shift) and Σ(x-shift)².
-func shiftedSums[T float](x []T, shift T) (s1, s2 T) {
-	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
-		a, b := shiftedSums32(&x32[0], len(x32), float32(shift))
-		return T(a), T(b)
-	}
-	var a0, a1, q0, q1 T
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		d0, d1 := x[i]-shift, x[i+1]-shift
-		a0 += d0
-		a1 += d1
-		q0 += d0 * d0
-		q1 += d1 * d1
-	}
-	for ; i < len(x); i++ {
-		d := x[i] - shift
-		a0 += d
-		q0 += d * d
-	}
-	return a0 + a1, q0 + q1
-}
-
-// affine sets y = a*x + b, clamped at zero when relu is set.
-func affine[T float](x, y []T, a, b T, relu bool) {
-	y = y[:len(x)]
-	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
-		r := 0
-		if relu {
-			r = 1
-		}
-		affine32(&x32[0], &any(y).([]float32)[0], len(x32), float32(a), float32(b), r)
-		return
-	}
-	if relu {
-		for i, v := range x {
-			y[i] = max(v*a+b, 0)
-		}
-		return
-	}
-	for i, v := range x {
-		y[i] = v*a + b
 	}
 }
 
@@ -375,10 +331,10 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("batch norm gradient: %w", err)
 	}
 	C, S := f.c, f.s
-	chunks := numChunks(f.n, reduceChunks)
+	chunks := kernels.NumChunks(f.n, kernels.ReduceChunks)
 	partial := partialSums(&op.partial, chunks, C)
-	parallelFor(chunks, func(_, ch int) {
-		lo, hi := chunkRange(f.n, chunks, ch)
+	kernels.ParallelFor(chunks, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(f.n, chunks, ch)
 		ps := partial[ch*2*C:][:2*C]
 		clear(ps)
 		for i := lo; i < hi; i++ {
@@ -388,7 +344,7 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 				if y != nil {
 					yc = y[o : o+S]
 				}
-				s0, s1 := gradSums(x[o:o+S], dy[o:o+S], yc, T(f.mean[c]))
+				s0, s1 := kernels.GradSums(x[o:o+S], dy[o:o+S], yc, T(f.mean[c]))
 				ps[c] += float64(s0)
 				ps[C+c] += float64(s1)
 			}
@@ -405,35 +361,6 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 		out[C+c] = T(s1 * f.invStd[c])
 	}
 	return wrap(out, []int{2, C}), nil
-}
-
-// gradSums returns Σdz and Σdz·(x-mean) with dz = dy, or dy where y > 0 when y
-// is non-nil.
-func gradSums[T float](x, dy, y []T, mean T) (s0, s1 T) {
-	dy = dy[:len(x)]
-	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
-		var yp *float32
-		if y != nil {
-			yp = &any(y[:len(x)]).([]float32)[0]
-		}
-		a, b := gradSums32(&x32[0], &any(dy).([]float32)[0], yp, len(x32), float32(mean))
-		return T(a), T(b)
-	}
-	if y != nil {
-		y = y[:len(x)]
-		for i, v := range x {
-			if y[i] > 0 {
-				s0 += dy[i]
-				s1 += dy[i] * (v - mean)
-			}
-		}
-		return s0, s1
-	}
-	for i, v := range x {
-		s0 += dy[i]
-		s1 += dy[i] * (v - mean)
-	}
-	return s0, s1
 }
 
 // bnGradXOp is the input gradient of batch normalization:
@@ -513,9 +440,9 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 	if !op.inPlace {
 		dx = get[T](&op.out, len(x))
 	}
-	chunks := numChunks(f.n, 4*numWorkers(f.n))
-	parallelFor(chunks, func(_, ch int) {
-		lo, hi := chunkRange(f.n, chunks, ch)
+	chunks := kernels.NumChunks(f.n, 4*kernels.NumWorkers(f.n))
+	kernels.ParallelFor(chunks, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(f.n, chunks, ch)
 		for i := lo; i < hi; i++ {
 			for c := range C {
 				o := (i*C + c) * S
@@ -523,7 +450,7 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 				if y != nil {
 					yc = y[o : o+S]
 				}
-				bnDx(x[o:o+S], dy[o:o+S], yc, dx[o:o+S], A[c], B[c], Cc[c])
+				kernels.BNDx(x[o:o+S], dy[o:o+S], yc, dx[o:o+S], A[c], B[c], Cc[c])
 			}
 		}
 	})
@@ -556,33 +483,6 @@ func ownGradient(g *G.Node) bool {
 		g = c
 	}
 	return false
-}
-
-// bnDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.
-func bnDx[T float](x, dy, y, dx []T, a, b, c T) {
-	dy, dx = dy[:len(x)], dx[:len(x)]
-	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
-		var yp *float32
-		if y != nil {
-			yp = &any(y[:len(x)]).([]float32)[0]
-		}
-		bnDx32(&x32[0], &any(dy).([]float32)[0], yp, &any(dx).([]float32)[0], len(x32), float32(a), float32(b), float32(c))
-		return
-	}
-	if y != nil {
-		y = y[:len(x)]
-		for i, v := range x {
-			d := dy[i]
-			if !(y[i] > 0) {
-				d = 0
-			}
-			dx[i] = a*d + b*v + c
-		}
-		return
-	}
-	for i, v := range x {
-		dx[i] = a*dy[i] + b*v + c
-	}
 }
 
 // rowOp returns row of a (rows,n) matrix as a vector: the parameter gradients

@@ -10,6 +10,7 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -33,7 +34,7 @@ type denseOp struct {
 	relu                string
 	needA, needB, needC bool
 	out, at, bt         buffer
-	// btOf is the B whose transpose the last forward run left in bt (nil
+	// btOf is the B whose kernels.Transpose the last forward run left in bt (nil
 	// when it left none): the input gradient of the same run reuses it.
 	btOf any
 }
@@ -76,23 +77,23 @@ func (op *denseOp) Do(vals ...G.Value) (G.Value, error) {
 	return denseForward[float32](op, vals)
 }
 
-// rowsA returns A' (M,K) row-major: a itself or its transpose in buf.
+// rowsA returns A' (M,K) row-major: a itself or its kernels.Transpose in buf.
 func rowsA[T float](g *denseGeom, a []T, buf *buffer) []T {
 	if !g.transA {
 		return a
 	}
 	at := get[T](buf, g.m*g.k)
-	transpose(g.k, g.m, a, g.m, at, g.k)
+	kernels.Transpose(g.k, g.m, a, g.m, at, g.k)
 	return at
 }
 
-// colsB returns B'ᵀ (N,K) row-major: b itself when transposed, else its transpose in buf.
+// colsB returns B'ᵀ (N,K) row-major: b itself when transposed, else its kernels.Transpose in buf.
 func colsB[T float](g *denseGeom, b []T, buf *buffer) []T {
 	if g.transB {
 		return b
 	}
 	bt := get[T](buf, g.n*g.k)
-	transpose(g.k, g.n, b, g.n, bt, g.k)
+	kernels.Transpose(g.k, g.n, b, g.n, bt, g.k)
 	return bt
 }
 
@@ -102,12 +103,12 @@ func rowsB[T float](g *denseGeom, b []T, buf *buffer) []T {
 		return b
 	}
 	bt := get[T](buf, g.n*g.k)
-	transpose(g.n, g.k, b, g.k, bt, g.n)
+	kernels.Transpose(g.n, g.k, b, g.k, bt, g.n)
 	return bt
 }
 
 // rowChunks cuts m rows into pieces of at least 4 for the workers.
-func rowChunks(m int) int { return numChunks(m/4, 4*numWorkers(m/4)) }
+func rowChunks(m int) int { return kernels.NumChunks(m/4, 4*kernels.NumWorkers(m/4)) }
 
 func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	g := &op.g
@@ -150,16 +151,16 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	alpha, beta := T(g.alpha), T(g.beta)
 	relu := op.relu != ""
 	chunks := rowChunks(M)
-	parallelFor(chunks, func(_, ch int) {
-		lo, hi := chunkRange(M, chunks, ch)
+	kernels.ParallelFor(chunks, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(M, chunks, ch)
 		if lo == hi {
 			return
 		}
 		yc := y[lo*N : hi*N]
 		if dot {
-			gemmNT(hi-lo, N, K, ar[lo*K:], K, bm, K, yc, N, false)
+			kernels.GemmNT(hi-lo, N, K, ar[lo*K:], K, bm, K, yc, N, false)
 		} else {
-			gemmNN(hi-lo, N, K, ar[lo*K:], K, bm, N, yc, N, false, nil, false)
+			kernels.GemmNN(hi-lo, N, K, ar[lo*K:], K, bm, N, yc, N, false, nil, false)
 		}
 		for i := lo; i < hi; i++ {
 			row := y[i*N : (i+1)*N]
@@ -281,12 +282,12 @@ func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
 	}
 	alpha := T(g.alpha)
 	chunks := rowChunks(M)
-	parallelFor(chunks, func(_, ch int) {
-		lo, hi := chunkRange(M, chunks, ch)
+	kernels.ParallelFor(chunks, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(M, chunks, ch)
 		if lo == hi {
 			return
 		}
-		gemmNN(hi-lo, K, N, dz[lo*N:], N, bt, K, da[lo*K:], K, false, nil, false)
+		kernels.GemmNN(hi-lo, K, N, dz[lo*N:], N, bt, K, da[lo*K:], K, false, nil, false)
 		if alpha != 1 {
 			for i := range da[lo*K : hi*K] {
 				da[lo*K+i] *= alpha
@@ -294,12 +295,12 @@ func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
 		}
 	})
 	if g.transA {
-		transpose(M, K, da, K, out, M)
+		kernels.Transpose(M, K, da, K, out, M)
 	}
 	return wrap(out, op.shape()), nil
 }
 
-// denseGradBOp is dB' = alpha·A'ᵀ·dZ, computed as its transpose dZᵀ·A' (N,K)
+// denseGradBOp is dB' = alpha·A'ᵀ·dZ, computed as its kernels.Transpose dZᵀ·A' (N,K)
 // with vectors along K, split over K between the workers.
 type denseGradBOp struct {
 	opBase
@@ -343,7 +344,7 @@ func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
 	M, K, N := g.m, g.k, g.n
 	ar := rowsA(g, a, &op.at) // (M,K)
 	zt := get[T](&op.zt, N*M)
-	transpose(M, N, dz, N, zt, M)
+	kernels.Transpose(M, N, dz, N, zt, M)
 	if g.alpha != 1 {
 		for i := range zt {
 			zt[i] *= T(g.alpha)
@@ -355,9 +356,9 @@ func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
 		dbt = get[T](&op.tmpT, N*K)
 	}
 	// Split K into pieces that are multiples of 32 columns.
-	pieces := numChunks(K/256, 4*numWorkers(K/256))
-	parallelFor(pieces, func(_, ch int) {
-		lo, hi := chunkRange(K/32, pieces, ch)
+	pieces := kernels.NumChunks(K/256, 4*kernels.NumWorkers(K/256))
+	kernels.ParallelFor(pieces, func(_, ch int) {
+		lo, hi := kernels.ChunkRange(K/32, pieces, ch)
 		lo, hi = lo*32, hi*32
 		if ch == pieces-1 {
 			hi = K
@@ -365,10 +366,10 @@ func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
 		if lo == hi {
 			return
 		}
-		gemmNN(N, hi-lo, M, zt, M, ar[lo:], K, dbt[lo:], K, false, nil, false)
+		kernels.GemmNN(N, hi-lo, M, zt, M, ar[lo:], K, dbt[lo:], K, false, nil, false)
 	})
 	if !g.transB {
-		transpose(N, K, dbt, K, out, N)
+		kernels.Transpose(N, K, dbt, K, out, N)
 	}
 	return wrap(out, op.shape()), nil
 }
@@ -412,7 +413,7 @@ func denseGradC[T float](op *denseGradCOp, vals []G.Value) (G.Value, error) {
 			o = out[i*g.cn:]
 		}
 		if g.cn == 1 {
-			o[0] += sum(row)
+			o[0] += kernels.Sum(row)
 			continue
 		}
 		o = o[:g.n]

@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -88,44 +89,13 @@ func repeatBinary[T float](op *repeatBinaryOp, vals []G.Value) (G.Value, error) 
 		return nil, fmt.Errorf("%s: operands of %d and %d values for %v", op.kind, len(a), len(b), op.shape)
 	}
 	y := get[T](&op.out, len(big))
-	chunks := numChunks(len(big)/elementGrain, 2*numWorkers(len(big)/elementGrain))
-	parallelFor(chunks, func(_, c int) {
-		lo, hi := chunkRange(op.outer, chunks, c)
+	chunks := kernels.NumChunks(len(big)/kernels.ElementGrain, 2*kernels.NumWorkers(len(big)/kernels.ElementGrain))
+	kernels.ParallelFor(chunks, func(_, c int) {
+		lo, hi := kernels.ChunkRange(op.outer, chunks, c)
 		for o := lo; o < hi; o++ {
 			x, yo := big[o*op.inner:][:op.inner], y[o*op.inner:][:op.inner]
-			binaryRow(op.kind, op.smallLeft, x, small, yo)
+			kernels.BinaryRow(op.kind, op.smallLeft, x, small, yo)
 		}
 	})
 	return wrap(y, op.shape), nil
-}
-
-// binaryRow sets y = x op s (or s op x when swap).
-func binaryRow[T float](kind string, swap bool, x, s, y []T) {
-	s, y = s[:len(x)], y[:len(x)]
-	switch {
-	case kind == "Add":
-		for i, v := range x {
-			y[i] = v + s[i]
-		}
-	case kind == "Mul":
-		for i, v := range x {
-			y[i] = v * s[i]
-		}
-	case kind == "Sub" && !swap:
-		for i, v := range x {
-			y[i] = v - s[i]
-		}
-	case kind == "Sub":
-		for i, v := range x {
-			y[i] = s[i] - v
-		}
-	case kind == "Div" && !swap:
-		for i, v := range x {
-			y[i] = v / s[i]
-		}
-	default:
-		for i, v := range x {
-			y[i] = s[i] / v
-		}
-	}
 }

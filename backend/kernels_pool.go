@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -64,7 +64,10 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 	default:
 		return nil, fmt.Errorf("pool: unsupported dtype %v", t.Dtype())
 	}
-	dst := k.run(src, in, out)
+	dst := kernels.Pool(&kernels.PoolWindow{
+		Average: k.Average, CountIncludePad: k.CountIncludePad,
+		Kernel: k.KernelShape, Strides: k.Strides, Dilations: k.Dilations, Begin: k.PadsBegin, End: k.PadsEnd,
+	}, src, in, out)
 	if t.Dtype() == tensor.Float32 {
 		f := make([]float32, len(dst))
 		for i, v := range dst {
@@ -73,67 +76,6 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 		return tensor.New(tensor.WithShape(out...), tensor.WithBacking(f)), nil
 	}
 	return tensor.New(tensor.WithShape(out...), tensor.WithBacking(dst)), nil
-}
-
-// run pools src (N,C,in...) into (N,C,out...).
-func (k *poolKernel) run(src []float64, in, out []int) []float64 {
-	sd := len(k.KernelShape)
-	inPlane, outPlane, win := 1, 1, 1
-	for i := range sd {
-		inPlane *= in[2+i]
-		outPlane *= out[2+i]
-		win *= k.KernelShape[i]
-	}
-	planes := in[0] * in[1]
-	dst := make([]float64, planes*outPlane)
-	oi := make([]int, sd)
-	ki := make([]int, sd)
-	for p := range planes {
-		plane := src[p*inPlane : (p+1)*inPlane]
-		for o := range outPlane {
-			rem := o
-			for i := sd - 1; i >= 0; i-- {
-				oi[i] = rem % out[2+i]
-				rem /= out[2+i]
-			}
-			best, sum, count := math.Inf(-1), 0.0, 0
-			for w := range win {
-				rem := w
-				for i := sd - 1; i >= 0; i-- {
-					ki[i] = rem % k.KernelShape[i]
-					rem /= k.KernelShape[i]
-				}
-				inside, padded, at := true, true, 0
-				for i := range sd {
-					pos := oi[i]*k.Strides[i] - k.PadsBegin[i] + ki[i]*k.Dilations[i]
-					if pos < 0 || pos >= in[2+i] {
-						inside = false
-					}
-					if pos < -k.PadsBegin[i] || pos >= in[2+i]+k.PadsEnd[i] {
-						padded = false
-					}
-					at = at*in[2+i] + pos
-				}
-				if inside {
-					v := plane[at]
-					best = max(best, v)
-					sum += v
-					count++
-				} else if padded && k.CountIncludePad {
-					count++
-				}
-			}
-			v := best
-			if k.Average {
-				v = 0
-				if count > 0 {
-					v = sum / float64(count)
-				}
-			}
-			dst[p*outPlane+o] = v
-		}
-	}
-	return dst
 }
 
 func (k *poolKernel) ReturnsPtr() bool     { return false }

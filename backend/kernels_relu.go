@@ -8,23 +8,10 @@ import (
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-// elementGrain is the number of elements below which an elementwise loop stays
-// on one goroutine.
-const elementGrain = 1 << 15
-
-// parallelRange splits [0,n) into pieces of at least elementGrain elements and
-// calls fn on each, in parallel.
-func parallelRange(n int, fn func(lo, hi int)) {
-	pieces := numChunks(n/elementGrain, 2*numWorkers(n/elementGrain))
-	parallelFor(pieces, func(_, c int) {
-		lo, hi := chunkRange(n, pieces, c)
-		fn(lo, hi)
-	})
-}
 
 type reluOp struct {
 	opBase
@@ -58,19 +45,8 @@ func reluForward[T float](op *reluOp, vals []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("relu: %w", err)
 	}
 	y := get[T](&op.out, len(x))
-	parallelRange(len(x), func(lo, hi int) { relu(x[lo:hi], y[lo:hi]) })
+	kernels.ParallelRange(len(x), func(lo, hi int) { kernels.Relu(x[lo:hi], y[lo:hi]) })
 	return wrap(y, op.shape), nil
-}
-
-func relu[T float](x, y []T) {
-	y = y[:len(x)]
-	if x32, ok := any(x).([]float32); ok && useAsm && len(x) > 0 {
-		relu32(&x32[0], &any(y).([]float32)[0], len(x32))
-		return
-	}
-	for i, v := range x {
-		y[i] = max(v, 0)
-	}
 }
 
 func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
@@ -125,22 +101,6 @@ func reluBackward[T float](op *reluGradOp, vals []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("relu gradient: y has %d values, dy %d", len(y), len(dy))
 	}
 	dx := get[T](&op.out, len(y))
-	parallelRange(len(y), func(lo, hi int) { reluMask(y[lo:hi], dy[lo:hi], dx[lo:hi]) })
+	kernels.ParallelRange(len(y), func(lo, hi int) { kernels.ReluMask(y[lo:hi], dy[lo:hi], dx[lo:hi]) })
 	return wrap(dx, vals[1].Shape()), nil
-}
-
-// reluMask sets dx = dy where y > 0, else 0.
-func reluMask[T float](y, dy, dx []T) {
-	dy, dx = dy[:len(y)], dx[:len(y)]
-	if y32, ok := any(y).([]float32); ok && useAsm && len(y) > 0 {
-		reluMask32(&y32[0], &any(dy).([]float32)[0], &any(dx).([]float32)[0], len(y32))
-		return
-	}
-	for i, v := range y {
-		if v > 0 {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = 0
-		}
-	}
 }

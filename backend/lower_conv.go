@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 )
 
@@ -31,9 +32,9 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 		return nil, err
 	}
 	oh, ow := out[0][2], out[0][3]
-	op := newConvOp(convGeom{
-		n: xs[0], c: xs[1], h: xs[2], w: xs[3], m: ws[0], kh: ws[2], kw: ws[3], oh: oh, ow: ow,
-		sh: a.Strides[0], sw: a.Strides[1], pt: a.Pads[0], pl: a.Pads[1], dh: a.Dilations[0], dw: a.Dilations[1],
+	op := newConvOp(kernels.ConvGeom{
+		N: xs[0], C: xs[1], H: xs[2], W: xs[3], M: ws[0], KH: ws[2], KW: ws[3], OH: oh, OW: ow,
+		SH: a.Strides[0], SW: a.Strides[1], PT: a.Pads[0], PL: a.Pads[1], DH: a.Dilations[0], DW: a.Dilations[1],
 	}, bias != nil)
 	op.relu = b.reluConsumer(n)
 	op.needX, op.needW = b.needsGrad(x), b.needsGrad(w)
@@ -54,7 +55,7 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		op.bn = newConvBN(bn.Name, bn.Op.(*graph.BatchNorm).WithDefaults().Epsilon, op.g.m, b.dtype())
+		op.bn = newConvBN(bn.Name, bn.Op.(*graph.BatchNorm).WithDefaults().Epsilon, op.g.M, b.dtype())
 		op.relu = b.reluConsumer(bn)
 		children = append(children, scale, shift)
 		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})

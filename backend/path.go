@@ -1,11 +1,9 @@
 package backend
 
+import "github.com/onnxdigits/onnxdigits/internal/kernels"
+
 // InstructionPath names the kernels float32 ops run on: "avx512" (the
-// assembly of kernels_amd64.s) or "generic" (portable Go loops: another CPU,
-// the purego build tag, or ONNXDIGITS_NOASM=1).
-func InstructionPath() string {
-	if useAsm {
-		return "avx512"
-	}
-	return "generic"
-}
+// assembly of internal/kernels) or "generic" (portable Go loops: another CPU,
+// the purego build tag, or ONNXDIGITS_CPU=generic). internal/kernels/cpu.go
+// makes the choice.
+func InstructionPath() string { return kernels.CPU() }

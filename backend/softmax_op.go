@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -87,40 +87,14 @@ func (op *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
 	switch d := x.Data().(type) {
 	case []float32:
 		out := make([]float32, len(d))
-		softmaxRows(d, out, outer, k, inner, op.log)
+		kernels.SoftmaxRows(d, out, outer, k, inner, op.log)
 		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
 	case []float64:
 		out := make([]float64, len(d))
-		softmaxRows(d, out, outer, k, inner, op.log)
+		kernels.SoftmaxRows(d, out, outer, k, inner, op.log)
 		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
 	}
 	return nil, fmt.Errorf("softmax: unsupported dtype %v", x.Dtype())
-}
-
-func softmaxRows[T float32 | float64](x, out []T, outer, k, inner int, log bool) {
-	for o := range outer {
-		for in := range inner {
-			at := func(j int) int { return (o*k+j)*inner + in }
-			m := x[at(0)]
-			for j := 1; j < k; j++ {
-				m = max(m, x[at(j)])
-			}
-			sum := 0.0
-			for j := range k {
-				sum += math.Exp(float64(x[at(j)] - m))
-			}
-			if log {
-				ls := math.Log(sum)
-				for j := range k {
-					out[at(j)] = T(float64(x[at(j)]-m) - ls)
-				}
-				continue
-			}
-			for j := range k {
-				out[at(j)] = T(math.Exp(float64(x[at(j)]-m)) / sum)
-			}
-		}
-	}
 }
 
 func (op *softmaxOp) DiffWRT(inputs int) []bool { return []bool{true} }
@@ -158,36 +132,12 @@ func (op *softmaxGradOp) Do(vals ...G.Value) (G.Value, error) {
 	switch yd := y.Data().(type) {
 	case []float32:
 		out := make([]float32, len(yd))
-		softmaxGrad(yd, dy.Data().([]float32), out, outer, k, inner, op.log)
+		kernels.SoftmaxGrad(yd, dy.Data().([]float32), out, outer, k, inner, op.log)
 		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
 	case []float64:
 		out := make([]float64, len(yd))
-		softmaxGrad(yd, dy.Data().([]float64), out, outer, k, inner, op.log)
+		kernels.SoftmaxGrad(yd, dy.Data().([]float64), out, outer, k, inner, op.log)
 		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
 	}
 	return nil, fmt.Errorf("softmax gradient: unsupported dtype %v", y.Dtype())
-}
-
-func softmaxGrad[T float32 | float64](y, dy, dx []T, outer, k, inner int, log bool) {
-	for o := range outer {
-		for in := range inner {
-			at := func(j int) int { return (o*k+j)*inner + in }
-			s := 0.0
-			for j := range k {
-				if log {
-					s += float64(dy[at(j)])
-				} else {
-					s += float64(dy[at(j)]) * float64(y[at(j)])
-				}
-			}
-			for j := range k {
-				i := at(j)
-				if log {
-					dx[i] = T(float64(dy[i]) - math.Exp(float64(y[i]))*s)
-				} else {
-					dx[i] = T(float64(y[i]) * (float64(dy[i]) - s))
-				}
-			}
-		}
-	}
 }

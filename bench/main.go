@@ -43,6 +43,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -298,7 +299,7 @@ func orchestrate() error {
 		rows = append(rows, r)
 		return len(rows) - 1
 	}
-	g := addRow(row{system: "onnxdigits (Go, Gorgonia + own ops, AVX-512)", config: fmt.Sprintf("GOMAXPROCS=%d", runtime.GOMAXPROCS(0))})
+	g := addRow(row{system: "onnxdigits (Go, Gorgonia + own ops, AVX-512)", config: fmt.Sprintf("GOMAXPROCS=%d, kernels %s", runtime.GOMAXPROCS(0), kernels.CPU())})
 	// Inference first: it writes the model the onnxruntime peer reads.
 	// Training and inference run in separate processes, so that the RSS of
 	// a training run is its own.
@@ -307,8 +308,8 @@ func orchestrate() error {
 		job{g, 0, "onnxdigits train batch 128", nil, self, []string{"-worker", "-mode", "train", "-batch", "128", "-epochs", ep}},
 		job{g, 1, "onnxdigits train batch 43", nil, self, []string{"-worker", "-mode", "train", "-batch", "43", "-epochs", ep}})
 	if !skipped["purego"] {
-		p := addRow(row{system: "onnxdigits, portable Go loops", config: "ONNXDIGITS_NOASM=1 (no assembly)", note: "2 measured epochs"})
-		env := []string{"ONNXDIGITS_NOASM=1"}
+		p := addRow(row{system: "onnxdigits, portable Go loops", config: "ONNXDIGITS_CPU=generic (no assembly)", note: "2 measured epochs"})
+		env := []string{"ONNXDIGITS_CPU=generic"}
 		jobs = append(jobs,
 			job{p, 0, "onnxdigits portable train batch 128", env, self, []string{"-worker", "-mode", "train", "-batch", "128", "-epochs", "2"}},
 			job{p, 2, "onnxdigits portable inference", env, self, []string{"-worker", "-mode", "infer"}})

@@ -1,8 +1,8 @@
 package train
 
 // Benchmarks of training throughput. Machine of record: 2-core AVX-512 VM
-// (AMD EPYC, Zen 5), Go 1.26, Gorgonia v0.9.18 running graph's own ops on
-// AVX-512 kernels (ONNXDIGITS_NOASM=1 for the portable loops). bench/README.md
+// (AMD EPYC, Zen 5), Go 1.26, Gorgonia v0.9.18 running backend's own ops on
+// AVX-512 kernels (ONNXDIGITS_CPU=generic for the portable loops). bench/README.md
 // has the figures and the peers (DESIGN §8); compare runs with benchstat.
 
 import (

@@ -1,32 +1,32 @@
-package backend
+package kernels
 
 // Matrix products for the custom ops, in the two forms that keep the vector
 // dimension contiguous for every product this package needs (all row-major):
 //
-//	gemmNN: C (m,n) = A (m,k) · B (k,n)   vectors run along n (rows of B and C)
-//	gemmNT: C (m,n) = A (m,k) · B(n,k)ᵀ   vectors run along k (dot products)
+//	GemmNN: C (m,n) = A (m,k) · B (k,n)   vectors run along n (rows of B and C)
+//	GemmNT: C (m,n) = A (m,k) · B(n,k)ᵀ   vectors run along k (dot products)
 //
 // Conv forward (W·col), conv input gradient (Wᵀ·dY), the dense input gradient
-// (dY·Wᵀ) and the dense weight gradient (dYᵀ·X) are gemmNN; the conv weight
-// gradient (dY·colᵀ) and the dense forward (X·Wᵀ) are gemmNT. float32 runs on
-// assembly micro-kernels where the CPU has them (kernels_amd64.s), otherwise on
+// (dY·Wᵀ) and the dense weight gradient (dYᵀ·X) are GemmNN; the conv weight
+// gradient (dY·colᵀ) and the dense forward (X·Wᵀ) are GemmNT. float32 runs on
+// assembly micro-kernels where the CPU has them (avx512_amd64.s), otherwise on
 // the portable loops below, which are also the float64 path.
 
-// gemmNN sets C = A·B (acc false) or adds A·B to C (acc true), then adds
+// GemmNN sets C = A·B (acc false) or adds A·B to C (acc true), then adds
 // bias[i] to row i when bias is non-nil and clamps at zero when relu is set.
 // lda, ldb and ldc are row strides.
-func gemmNN[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
+func GemmNN[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
 	if m == 0 || n == 0 {
 		return
 	}
-	if fast, ok := any(a).([]float32); ok && useAsm {
+	if fast, ok := any(a).([]float32); ok && avx512 {
 		gemmNN32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
 		return
 	}
 	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 }
 
-func gemmNNGo[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
+func gemmNNGo[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
 	for i := range m {
 		crow := c[i*ldc:][:n]
 		if !acc {
@@ -67,20 +67,20 @@ func gemmNNGo[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc i
 	}
 }
 
-// gemmNT sets C = A·Bᵀ (acc false) or adds it to C (acc true): C[i][j] is the
+// GemmNT sets C = A·Bᵀ (acc false) or adds it to C (acc true): C[i][j] is the
 // dot product of row i of A and row j of B, both of length k.
-func gemmNT[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+func GemmNT[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
 	if m == 0 || n == 0 {
 		return
 	}
-	if fast, ok := any(a).([]float32); ok && useAsm {
+	if fast, ok := any(a).([]float32); ok && avx512 {
 		gemmNT32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc)
 		return
 	}
 	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
-func gemmNTGo[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+func gemmNTGo[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
 	for i := range m {
 		arow := a[i*lda:][:k]
 		for j := range n {
@@ -106,9 +106,9 @@ func gemmNTGo[T float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc i
 	}
 }
 
-// transpose writes the (rows,cols) matrix src (row stride lds) transposed into
+// Transpose writes the (rows,cols) matrix src (row stride lds) transposed into
 // dst (cols,rows), row stride ldd.
-func transpose[T float](rows, cols int, src []T, lds int, dst []T, ldd int) {
+func Transpose[T Float](rows, cols int, src []T, lds int, dst []T, ldd int) {
 	if rows == 0 || cols == 0 {
 		return
 	}

@@ -1,20 +1,14 @@
 //go:build amd64 && !purego
 
-package backend
+package kernels
 
-//go:generate go run kernels_gen.go
+//go:generate go run gen_avx512.go
 
-import (
-	"fmt"
-	"os"
+import "fmt"
 
-	"golang.org/x/sys/cpu"
-)
-
-// useAsm selects the AVX-512 kernels of kernels_amd64.s. They need AVX-512
-// F and VL (and BMI2 for tail masks); ONNXDIGITS_NOASM=1 turns them off to
-// measure or test the portable loops on the same machine.
-var useAsm = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasBMI2 && os.Getenv("ONNXDIGITS_NOASM") == ""
+// haveAVX512 reports that this build has the AVX-512 kernels of
+// avx512_amd64.s; cpu.go decides whether the CPU may run them.
+const haveAVX512 = true
 
 //go:noescape
 func gemmNN1(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
@@ -72,11 +66,11 @@ func gemmNNBlock(mr, k, n int, ap, b *float32, ldb int, c *float32, ldc int, bia
 	case 10:
 		gemmNN10(k, n, ap, b, ldb, c, ldc, bias, flags)
 	default:
-		panic("backend: gemmNN row block out of range")
+		panic("backend: GemmNN row block out of range")
 	}
 }
 
-// maxNNRows is the largest row block of the gemmNN kernels.
+// maxNNRows is the largest row block of the GemmNN kernels.
 const maxNNRows = 10
 
 const (
@@ -114,7 +108,7 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	var stack [nnPanel]float32
 	blocks := (m + maxNNRows - 1) / maxNNRows
 	for bi := range blocks {
-		i0, i1 := chunkRange(m, blocks, bi)
+		i0, i1 := ChunkRange(m, blocks, bi)
 		mr := i1 - i0
 		var bp *float32
 		if bias != nil {
@@ -150,10 +144,10 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	}
 }
 
-// nnPanel is the size of gemmNN's packed A panel (8 KiB).
+// nnPanel is the size of GemmNN's packed A panel (8 KiB).
 const nnPanel = 2048
 
-// ntArgs is the argument block of gemmNT45 (offsets fixed in kernels_gen.go).
+// ntArgs is the argument block of gemmNT45 (offsets fixed in gen_avx512.go).
 type ntArgs struct {
 	a    [4]*float32
 	b    [5]*float32

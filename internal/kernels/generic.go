@@ -1,11 +1,12 @@
 //go:build !amd64 || purego
 
-package backend
+package kernels
 
 // Without assembly (other architectures, or the purego build tag) float32 runs
 // on the portable loops.
 
-const useAsm = false
+// haveAVX512 reports that this build has no AVX-512 kernels (cpu.go).
+const haveAVX512 = false
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
@@ -15,7 +16,7 @@ func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
-// The assembly entry points are never called without useAsm.
+// The assembly entry points are never called without avx512 (cpu.go).
 
 func shiftedSums32(x *float32, n int, shift float32) (s1, s2 float32)    { panic(noAsm) }
 func sum32(x *float32, n int) float32                                    { panic(noAsm) }

@@ -1,0 +1,50 @@
+package kernels
+
+import (
+	"os"
+	"slices"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The instruction paths of the float32 kernels, fastest first. float64 (the
+// gradient checks) always runs on the portable loops.
+const (
+	AVX512  = "avx512"  // AVX-512 F and VL with BMI2 (for tail masks): avx512_amd64.s
+	Generic = "generic" // portable Go loops: the other architectures, the purego build tag
+)
+
+// paths lists the instruction paths from the fastest to the most portable.
+var paths = []string{AVX512, Generic}
+
+// avx512 selects the AVX-512 kernels. The choice is made once, here, from
+// what the CPU and the build support; the ONNXDIGITS_CPU environment variable
+// ("avx512" or "generic") can lower it, to measure or test a slower path on
+// the same machine, but never raise it. ONNXDIGITS_NOASM=1 is the older
+// spelling of ONNXDIGITS_CPU=generic.
+var avx512 = haveAVX512 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasBMI2 && allowed(AVX512)
+
+// allowed reports whether ONNXDIGITS_CPU permits path: unset, or naming path
+// or a faster one. An unknown value permits only the generic path.
+func allowed(path string) bool {
+	want := os.Getenv("ONNXDIGITS_CPU")
+	if os.Getenv("ONNXDIGITS_NOASM") != "" {
+		want = Generic
+	}
+	if want == "" {
+		return true
+	}
+	w := slices.Index(paths, want)
+	if w < 0 {
+		w = len(paths) - 1
+	}
+	return slices.Index(paths, path) >= w
+}
+
+// CPU names the instruction path the float32 kernels use: AVX512 or Generic.
+func CPU() string {
+	if avx512 {
+		return AVX512
+	}
+	return Generic
+}
