@@ -34,6 +34,12 @@ type Options struct {
 	Runners int
 	// Import configures Open's ONNX import.
 	Import onnximport.Options
+	// MaxMemory bounds what the runners may plan to hold (graph.Plan: the
+	// parameters, the activations at the batch, the per-node overhead),
+	// shared among them: 0 is graph.DefaultMaxMemory (1 GiB), negative no
+	// limit. New refuses a model that does not fit at batch 1 before it runs
+	// anything, and lowers MaxBatch to what fits.
+	MaxMemory int64
 }
 
 // Info describes a model as the adapter reads it.
@@ -143,6 +149,28 @@ func New(m *graph.Model, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classify: %w", err)
 	}
+	if scores.K < 1 {
+		return nil, fmt.Errorf("classify: output %q has %d classes", scores.Output, scores.K)
+	}
+	runners := opts.Runners
+	if runners == 0 {
+		runners = runtime.GOMAXPROCS(0)
+	}
+	// The memory plan, before anything runs (re-batching runs the model).
+	plan, err := m.Plan(graph.PlanOptions{Batch: 1})
+	if err != nil {
+		return nil, fmt.Errorf("classify: %w", err)
+	}
+	limit := opts.MaxMemory
+	if limit == 0 {
+		limit = graph.DefaultMaxMemory
+	}
+	limit /= int64(runners)
+	if opts.MaxMemory >= 0 {
+		if err := plan.Check(limit); err != nil {
+			return nil, fmt.Errorf("classify: %w", err)
+		}
+	}
 	info := Info{
 		Name: m.Name, Input: in.name, InputDims: slices.Clone(in.dims), Layout: in.layout,
 		Channels: in.c, Height: in.h, Width: in.w,
@@ -177,6 +205,9 @@ func New(m *graph.Model, opts Options) (*Model, error) {
 	if c.chunk == 0 {
 		c.chunk = 256
 	}
+	if opts.MaxMemory >= 0 {
+		c.chunk = max(1, plan.SafeBatch(c.chunk, limit))
+	}
 	c.run = m
 	if b := in.dims[0]; b != graph.Batch {
 		// A fixed batch: the run graph's input gets a symbolic batch either
@@ -194,12 +225,8 @@ func New(m *graph.Model, opts Options) (*Model, error) {
 		}
 	}
 	c.info = info
-	n := opts.Runners
-	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	c.idle = make(chan *backend.Runner, n)
-	c.slots = make(chan struct{}, n)
+	c.idle = make(chan *backend.Runner, runners)
+	c.slots = make(chan struct{}, runners)
 	return c, nil
 }
 
@@ -326,6 +353,11 @@ func (c *Model) predictions(outs []Output, n int) ([]Prediction, error) {
 	for i := range preds {
 		row := scores[i*k : (i+1)*k : (i+1)*k]
 		p := probs[i*k : (i+1)*k : (i+1)*k]
+		for j, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("classify: model %q gives a non-finite score (%v) for image %d, class %d", c.info.Name, v, i, j)
+			}
+		}
 		ToProbabilities(p, row, c.scores.Kind)
 		best := 0
 		for j, v := range row {

@@ -236,8 +236,8 @@ func decodeImage(data []byte, dst []uint8, opts FolderOptions) error {
 	if err != nil {
 		return FormatError("image: " + err.Error())
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxImagePixels/cfg.Height {
-		return UnsupportedError(fmt.Sprintf("%s image size %dx%d (at most %d pixels)", format, cfg.Width, cfg.Height, MaxImagePixels))
+	if err := checkImageConfig(cfg, format); err != nil {
+		return err
 	}
 	if !opts.Resize && (cfg.Width != Width || cfg.Height != Height) {
 		return fmt.Errorf("image is %dx%d, want %dx%d (or resize it: FolderOptions.Resize)", cfg.Width, cfg.Height, Width, Height)

@@ -84,3 +84,40 @@ func mnistDir(spec string) (string, error) {
 	}
 	return MNISTDir()
 }
+
+// SpecImages returns the number of images (training plus validation) Load
+// would read for spec, from the spec alone, or false when only reading tells
+// (a folder) or the spec is not valid.
+func SpecImages(spec string) (int, bool) {
+	switch {
+	case spec == "synthetic":
+		return 10 * DefaultPerClass, true
+	case strings.HasPrefix(spec, "synthetic:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(spec, "synthetic:"))
+		if err != nil || n <= 0 || n > MaxImages/10 {
+			return 0, false
+		}
+		return 10 * n, true
+	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"):
+		return 70_000, true
+	}
+	return 0, false
+}
+
+// CheckSpec reports a spec Load cannot take, without reading anything: an
+// unknown form or a bad synthetic:N (a folder must exist).
+func CheckSpec(spec string) error {
+	switch {
+	case spec == "synthetic", spec == "mnist", strings.HasPrefix(spec, "mnist:"):
+		return nil
+	case strings.HasPrefix(spec, "synthetic:"):
+		if _, ok := SpecImages(spec); !ok {
+			return fmt.Errorf("digits: data %q: want synthetic:N with N images per class, 1..%d", spec, MaxImages/10)
+		}
+		return nil
+	}
+	if fi, err := os.Stat(spec); err == nil && fi.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("digits: unknown data %q: want one of synthetic, synthetic:N (images per class), mnist, mnist:DIR, or a folder DIR/<label>/*.png", spec)
+}

@@ -78,7 +78,30 @@ func PrepareImageSize(img image.Image, outW, outH int) []float32 {
 	return out
 }
 
-// ReadImage decodes a PNG or JPEG image from r (at most MaxImagePixels pixels,
+// MaxImageSide bounds the width and the height of an image ReadImage,
+// DecodeImage and ReadFolder decode (with MaxImagePixels on their product),
+// checked from the header before decoding: a 16,777,216 x 1 image is within
+// MaxImagePixels but its resampling tables and rows are not small.
+const MaxImageSide = 8192
+
+// checkImageConfig applies the header limits: both sides in 1..MaxImageSide
+// and at most MaxImagePixels pixels.
+func checkImageConfig(cfg image.Config, format string) error {
+	switch {
+	case cfg.Width <= 0 || cfg.Height <= 0:
+		return UnsupportedError(fmt.Sprintf("%s image size %dx%d", format, cfg.Width, cfg.Height))
+	case cfg.Width > MaxImageSide:
+		return UnsupportedError(fmt.Sprintf("%s image %dx%d is too wide (at most %d pixels a side)", format, cfg.Width, cfg.Height, MaxImageSide))
+	case cfg.Height > MaxImageSide:
+		return UnsupportedError(fmt.Sprintf("%s image %dx%d is too tall (at most %d pixels a side)", format, cfg.Width, cfg.Height, MaxImageSide))
+	case cfg.Width > MaxImagePixels/cfg.Height:
+		return UnsupportedError(fmt.Sprintf("%s image size %dx%d (at most %d pixels)", format, cfg.Width, cfg.Height, MaxImagePixels))
+	}
+	return nil
+}
+
+// ReadImage decodes a PNG or JPEG image from r (at most MaxImageSide pixels a
+// side and MaxImagePixels pixels,
 // checked from the header, and 64 MiB) and prepares it with PrepareImage.
 // Undecodable input is a FormatError, a too large image an UnsupportedError.
 func ReadImage(r io.Reader) ([]float32, error) {
@@ -90,7 +113,7 @@ func ReadImage(r io.Reader) ([]float32, error) {
 }
 
 // DecodeImage decodes a PNG or JPEG image from r with ReadImage's limits (at
-// most MaxImagePixels pixels, checked from the header before decoding, and
+// most MaxImageSide pixels a side and MaxImagePixels pixels, checked from the header before decoding, and
 // 64 MiB of file). Undecodable input is a FormatError, a too large image an
 // UnsupportedError.
 func DecodeImage(r io.Reader) (image.Image, error) {
@@ -105,8 +128,8 @@ func DecodeImage(r io.Reader) (image.Image, error) {
 	if err != nil {
 		return nil, FormatError("image: " + err.Error())
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxImagePixels/cfg.Height {
-		return nil, UnsupportedError(fmt.Sprintf("%s image size %dx%d (at most %d pixels)", format, cfg.Width, cfg.Height, MaxImagePixels))
+	if err := checkImageConfig(cfg, format); err != nil {
+		return nil, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

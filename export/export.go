@@ -139,7 +139,16 @@ func Model(m *graph.Model, opts Options) (*onnx.ModelProto, error) {
 
 // Marshal exports m and encodes it with deterministic protobuf encoding: the same
 // model and options always give the same bytes.
+// A parameter holding NaN or Inf is an error: a non-finite model is never
+// exported.
 func Marshal(m *graph.Model, opts Options) ([]byte, error) {
+	for _, p := range m.Params {
+		for i, v := range p.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("export: parameter %q holds %v at index %d: not exporting a non-finite model", p.Name, v, i)
+			}
+		}
+	}
 	mp, err := Model(m, opts)
 	if err != nil {
 		return nil, err

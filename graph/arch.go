@@ -41,8 +41,30 @@ const (
 // DefaultArch): image -> Sub mean image -> layers -> logits -> Softmax
 // (probabilities) and ArgMax (label). Weights are Glorot-uniform from rng, biases
 // zero, batch-norm scale 1 and shift 0, the mean image zero until the trainer sets
-// it. A bad spec is an error naming the layer.
+// it. A bad spec is an error naming the layer, and so is a parameter over
+// MaxElements (checked before it is allocated).
 func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
+	if rng == nil {
+		return nil, fmt.Errorf("graph: New needs a random source")
+	}
+	return newArch(spec, in, rng)
+}
+
+// ArchModel is New without the parameter data: every Tensor has its Dims and
+// nil Data. It costs no more memory than the spec's text, so a memory Plan
+// can be checked before New allocates.
+func ArchModel(spec string, in Input) (*Model, error) {
+	return newArch(spec, in, nil)
+}
+
+// newArch is New; with a nil rng it leaves parameter data out (ArchModel).
+func newArch(spec string, in Input, rng *rand.Rand) (*Model, error) {
+	alloc := func(n int) []float32 {
+		if rng == nil {
+			return nil
+		}
+		return make([]float32, n)
+	}
 	if spec == "" {
 		spec = DefaultArch
 	}
@@ -54,7 +76,7 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 		Meta:    map[string]string{"arch": spec},
 	}
 	m.Params = append(m.Params, &Tensor{Name: MeanParam, Dims: []int{1, in.Channels, in.Height, in.Width},
-		Data: make([]float32, in.Channels*in.Height*in.Width), Doc: "mean training image, subtracted from the input (zerocenter normalization)"})
+		Data: alloc(in.Channels * in.Height * in.Width), Doc: "mean training image, subtracted from the input (zerocenter normalization)"})
 	m.Nodes = append(m.Nodes, &Node{Name: normalizeNode, Op: &Binary{Kind: "Sub"}, Inputs: []string{ImageInput, MeanParam}, Outputs: []string{normalizeNode}})
 	shape := []int{Batch, in.Channels, in.Height, in.Width}
 	cur := normalizeNode
@@ -85,8 +107,14 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 			}
 			c := shape[1]
 			w := &Tensor{Name: name + ".weight", Dims: []int{f.filters, c, f.k, f.k}, Trainable: true}
-			w.Data = glorot(rng, w.Size(), f.k*f.k*c, f.k*f.k*f.filters)
-			bias := &Tensor{Name: name + ".bias", Dims: []int{f.filters}, Data: make([]float32, f.filters), Trainable: true}
+			if rng != nil {
+				// ArchModel leaves the size to the memory plan.
+				if err := checkDims(w.Dims); err != nil {
+					return nil, bad(err.Error())
+				}
+				w.Data = glorot(rng, w.Size(), f.k*f.k*c, f.k*f.k*f.filters)
+			}
+			bias := &Tensor{Name: name + ".bias", Dims: []int{f.filters}, Data: alloc(f.filters), Trainable: true}
 			m.Params = append(m.Params, w, bias)
 			node = &Node{Name: name, Op: &Conv{KernelShape: [2]int{f.k, f.k}, Strides: [2]int{f.stride, f.stride}, Pads: [4]int{f.pad, f.pad, f.pad, f.pad}},
 				Inputs: []string{cur, w.Name, bias.Name}}
@@ -95,14 +123,14 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 				return nil, bad("bn takes no arguments and a (N,C,...) input")
 			}
 			c := shape[1]
-			ones := make([]float32, c)
+			ones := alloc(c)
 			for i := range ones {
 				ones[i] = 1
 			}
 			ps := []*Tensor{
-				{Name: name + ".weight", Dims: []int{c}, Data: append([]float32(nil), ones...), Trainable: true},
-				{Name: name + ".bias", Dims: []int{c}, Data: make([]float32, c), Trainable: true},
-				{Name: name + ".running_mean", Dims: []int{c}, Data: make([]float32, c)},
+				{Name: name + ".weight", Dims: []int{c}, Data: append(alloc(0), ones...), Trainable: true},
+				{Name: name + ".bias", Dims: []int{c}, Data: alloc(c), Trainable: true},
+				{Name: name + ".running_mean", Dims: []int{c}, Data: alloc(c)},
 				{Name: name + ".running_var", Dims: []int{c}, Data: ones},
 			}
 			m.Params = append(m.Params, ps...)
@@ -146,8 +174,14 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 				shape = []int{Batch, ProdDims(shape[1:])}
 			}
 			w := &Tensor{Name: name + ".weight", Dims: []int{shape[1], n}, Trainable: true, Doc: "(in,out): y = x·W + b"}
-			w.Data = glorot(rng, w.Size(), shape[1], n)
-			bias := &Tensor{Name: name + ".bias", Dims: []int{n}, Data: make([]float32, n), Trainable: true}
+			if rng != nil {
+				// ArchModel leaves the size to the memory plan.
+				if err := checkDims(w.Dims); err != nil {
+					return nil, bad(err.Error())
+				}
+				w.Data = glorot(rng, w.Size(), shape[1], n)
+			}
+			bias := &Tensor{Name: name + ".bias", Dims: []int{n}, Data: alloc(n), Trainable: true}
 			m.Params = append(m.Params, w, bias)
 			node = &Node{Name: name, Op: &Gemm{}, Inputs: []string{cur, w.Name, bias.Name}}
 		default:
@@ -171,6 +205,10 @@ func New(spec string, in Input, rng *rand.Rand) (*Model, error) {
 	m.Outputs = []Value{
 		{Name: ProbsOutput, Type: Float32, Shape: []int{Batch, k}, Doc: "class probabilities"},
 		{Name: LabelOutput, Type: Int64, Shape: []int{Batch}, Doc: "most probable class index"},
+	}
+	if rng == nil {
+		_, err := m.Shapes()
+		return m, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

@@ -78,6 +78,12 @@ func ReadFile(path string, opts Options) (*graph.Model, error) {
 	return m, nil
 }
 
+// ReadBytes reads the file at path as ReadFile does (refused before reading
+// when it is over opts.MaxBytes), for callers that need the bytes too.
+func ReadBytes(path string, opts Options) ([]byte, error) {
+	return readLimited(path, opts)
+}
+
 func (o Options) maxBytes() int64 {
 	if o.MaxBytes > 0 {
 		return o.MaxBytes

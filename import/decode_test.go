@@ -5,8 +5,10 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/onnxdigits/onnxdigits/backend"
@@ -224,11 +226,25 @@ func TestReadFile(t *testing.T) {
 	if len(m.Nodes) != 1 || m.Nodes[0].Op.Type() != "Conv" {
 		t.Errorf("nodes %v", m.Nodes)
 	}
-	// The cap applies while reading: a 100-byte limit reads 101 bytes and stops.
+	// The cap applies before reading: Stat gives the 236 bytes.
 	_, err = ReadFile(path, Options{MaxBytes: 100})
 	var fe *FormatError
-	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger than 100 bytes") || !strings.Contains(err.Error(), path) {
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger than 100 bytes") || !strings.Contains(err.Error(), "236 bytes") || !strings.Contains(err.Error(), path) {
 		t.Errorf("MaxBytes 100: %v", err)
+	}
+	// A file that is not regular (no size from Stat) is capped while reading.
+	fifo := filepath.Join(t.TempDir(), "fifo.onnx")
+	if err := syscall.Mkfifo(fifo, 0o600); err == nil {
+		go func() {
+			f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+			if err == nil {
+				f.Write(make([]byte, 1000))
+				f.Close()
+			}
+		}()
+		if _, err := ReadFile(fifo, Options{MaxBytes: 100}); !errors.As(err, &fe) || !strings.Contains(err.Error(), "larger than 100 bytes") {
+			t.Errorf("MaxBytes 100, a pipe of 1000 bytes: %v", err)
+		}
 	}
 	if _, err := ReadFile("testdata/missing.onnx", Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)

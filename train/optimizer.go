@@ -42,18 +42,21 @@ func ParseOptimizer(s string) (Optimizer, error) {
 }
 
 // Hyper holds optimizer hyper-parameters; zero fields take MATLAB's
-// trainingOptions defaults (see Defaults).
+// trainingOptions defaults (see Defaults). For Momentum and L2, where zero is
+// a meaningful value, a negative field means zero.
 type Hyper struct {
 	LearnRate float64 // α, default 0.01
-	Momentum  float64 // μ for sgdm, default 0.9
-	L2        float64 // λ, default 1e-4; applied to weights, not to conv/dense biases
+	Momentum  float64 // μ for sgdm, default 0.9; negative: 0 (plain SGD)
+	L2        float64 // λ, default 1e-4 (negative: none); applied to weights, not to conv/dense biases
 	Beta1     float64 // adam, default 0.9
 	Beta2     float64 // adam, default 0.999
 	Epsilon   float64 // adam, nadam, rmsprop, adagrad: default 1e-8 (adadelta: 1e-6)
 	Rho       float64 // adadelta decay, default 0.9
 }
 
-// Defaults fills zero fields with MATLAB's defaults. A negative L2 means none.
+// Defaults fills zero fields with MATLAB's defaults. A negative Momentum or L2
+// (zero) stays negative, so that Defaults can be applied twice; the update
+// reads it as zero.
 func (h Hyper) Defaults() Hyper {
 	def := func(v *float64, d float64) {
 		if *v == 0 {
@@ -67,9 +70,7 @@ func (h Hyper) Defaults() Hyper {
 	def(&h.Beta2, 0.999)
 	def(&h.Epsilon, 1e-8)
 	def(&h.Rho, 0.9)
-	if h.L2 < 0 {
-		h.L2 = 0
-	}
+
 	return h
 }
 
@@ -165,14 +166,15 @@ func (s *Stepper) update(i int, w, g []float32, decay bool, lo, hi int) {
 	}
 	l2 := 0.0
 	if decay {
-		l2 = h.L2
+		l2 = max(h.L2, 0)
 	}
+	mom := max(h.Momentum, 0)
 	m := s.State.M[i][lo:hi]
 	switch s.Kind {
 	case SGDM:
 		for j := range w {
 			gj := float64(g[j]) + l2*float64(w[j])
-			v := h.Momentum*float64(m[j]) - lr*gj
+			v := mom*float64(m[j]) - lr*gj
 			m[j] = float32(v)
 			w[j] = float32(float64(w[j]) + v)
 		}

@@ -56,7 +56,20 @@ func TestHyperDefaults(t *testing.T) {
 	if h.LearnRate != 0.01 || h.Momentum != 0.9 || h.L2 != 1e-4 || h.Beta1 != 0.9 || h.Beta2 != 0.999 || h.Epsilon != 1e-8 {
 		t.Errorf("defaults %+v are not MATLAB's", h)
 	}
-	if (Hyper{L2: -1}).Defaults().L2 != 0 {
-		t.Error("negative L2 should mean none")
+	// Negative L2 and Momentum mean zero, and stay negative through Defaults
+	// (which the trainer and the stepper both apply): two plain SGD steps
+	// of rate 1 on w=2 with gradient 0.5 give 1.5 then 1.0.
+	s, err := NewStepper(SGDM, Hyper{LearnRate: 1, L2: -1, Momentum: -1}.Defaults(), []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := []float32{2}
+	for _, want := range []float32{1.5, 1} {
+		if err := s.Step([][]float32{w}, [][]float32{{0.5}}, []bool{true}); err != nil {
+			t.Fatal(err)
+		}
+		if w[0] != want {
+			t.Fatalf("w = %v, want %v (L2 or momentum applied)", w[0], want)
+		}
 	}
 }

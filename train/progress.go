@@ -34,8 +34,12 @@ func (p *Printer) Epoch(s EpochStats, epochs int) {
 		fmt.Fprint(p.W, "\r"+strings.Repeat(" ", p.lastLen)+"\r")
 		p.lastLen = 0
 	}
-	fmt.Fprintf(p.W, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val loss %.4f  val acc %.2f%%  %.1fs  %.0f img/s\n",
-		p.Prefix, s.Epoch, epochs, s.TrainLoss, 100*s.TrainAcc, s.ValLoss, 100*s.ValAcc, s.Seconds, s.ImagesPerSec)
+	val := "no validation images"
+	if s.ValImages > 0 {
+		val = fmt.Sprintf("val loss %.4f  val acc %.2f%%", s.ValLoss, 100*s.ValAcc)
+	}
+	fmt.Fprintf(p.W, "%sepoch %d/%d  loss %.4f  acc %.2f%%  %s  %.1fs  %.0f img/s\n",
+		p.Prefix, s.Epoch, epochs, s.TrainLoss, 100*s.TrainAcc, val, s.Seconds, s.ImagesPerSec)
 }
 
 // Log is a Recorder that keeps everything it is told, for tests.

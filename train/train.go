@@ -38,6 +38,13 @@ type Config struct {
 	ValBatch int
 	// Remedies are optional changes to the recipe (all off by default).
 	Remedies Remedies
+	// ResumeOnOtherData lets Resume continue on a data set other than the
+	// checkpoint's (DataIdentity); without it that is an error. The
+	// checkpoint's normalization (mean image) is kept.
+	ResumeOnOtherData bool `json:"-"`
+	// MaxMemory bounds what the run may plan to hold (CheckMemory): 0 is
+	// graph.DefaultMaxMemory (1 GiB), negative is no limit.
+	MaxMemory int64 `json:"-"`
 }
 
 func (c Config) withDefaults() Config {
@@ -80,8 +87,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: loss scale %g must be positive (0 for the default)", c.LossScale)
 	case !(c.Hyper.LearnRate > 0) || math.IsInf(c.Hyper.LearnRate, 0):
 		return fmt.Errorf("train: learn rate %g must be positive", c.Hyper.LearnRate)
-	case c.Hyper.Momentum < 0 || c.Hyper.Momentum >= 1:
-		return fmt.Errorf("train: momentum %g must be in [0,1)", c.Hyper.Momentum)
+	case !(c.Hyper.Momentum < 1) || c.Hyper.L2 != c.Hyper.L2 || math.IsInf(c.Hyper.L2, 0):
+		return fmt.Errorf("train: momentum %g must be below 1 (negative: 0), L2 %g finite", c.Hyper.Momentum, c.Hyper.L2)
 	case c.Hyper.Beta1 < 0 || c.Hyper.Beta1 >= 1 || c.Hyper.Beta2 < 0 || c.Hyper.Beta2 >= 1:
 		return fmt.Errorf("train: adam betas %g, %g must be in [0,1)", c.Hyper.Beta1, c.Hyper.Beta2)
 	case c.Resume && c.Checkpoint == "":
@@ -97,6 +104,7 @@ type EpochStats struct {
 	TrainAcc     float64 // mini-batch accuracy over the epoch, in [0,1]
 	ValLoss      float64 // loss of the validation set (inference mode)
 	ValAcc       float64
+	ValImages    int     // size of the validation set; 0: ValLoss and ValAcc are meaningless
 	Seconds      float64 // wall time of the epoch's training steps
 	ImagesPerSec float64 // training throughput
 }
@@ -127,7 +135,10 @@ var ErrNaN = errors.New("loss is not finite")
 // Train fits a model to trainSet, validating on valSet (which may be empty) after
 // every epoch. It returns early with ctx's error after saving a checkpoint when
 // ctx is cancelled, and with an error wrapping ErrNaN (keeping the last good
-// checkpoint) when the loss becomes NaN or infinite.
+// checkpoint) when the loss, the validation loss or a parameter becomes NaN or
+// infinite. It holds an advisory lock on cfg.Checkpoint for the whole run (a
+// second writer fails at once), checks the memory plan (CheckMemory) before
+// allocating, and on Resume checks that the data set is the checkpoint's.
 func Train(ctx context.Context, cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*Result, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -139,6 +150,13 @@ func Train(ctx context.Context, cfg Config, trainSet, valSet *digits.Set, rec Re
 			n = trainSet.Len()
 		}
 		return nil, fmt.Errorf("train: %d training images, fewer than one batch of %d", n, cfg.BatchSize)
+	}
+	if cfg.Checkpoint != "" {
+		lock, err := LockCheckpoint(cfg.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
 	t, err := newTrainer(cfg, trainSet, valSet, rec)
 	if err != nil {
@@ -182,6 +200,7 @@ type trainer struct {
 
 func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*trainer, error) {
 	t := &trainer{cfg: cfg, trainSet: trainSet, valSet: valSet, rec: rec}
+	var data DataIdentity
 	if cfg.Resume {
 		ck, err := LoadCheckpoint(cfg.Checkpoint)
 		if err != nil {
@@ -190,9 +209,18 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 		if err := ck.compatible(cfg); err != nil {
 			return nil, err
 		}
+		if d := ck.Data.differs(Identify(cfg.Dataset, trainSet, valSet, nil)); d != "" && !cfg.ResumeOnOtherData {
+			return nil, fmt.Errorf("train: cannot resume %s on other data (%s); --resume-on-other-data allows it (the checkpoint's mean image is kept)", cfg.Checkpoint, d)
+		}
+		if err := CheckMemory(cfg, ck.Model, len(trainSet.Classes), SetBytes(trainSet)+SetBytes(valSet)); err != nil {
+			return nil, err
+		}
 		t.ck = ck
 	} else {
 		m := cfg.Init
+		if err := CheckMemory(cfg, m, len(trainSet.Classes), SetBytes(trainSet)+SetBytes(valSet)); err != nil {
+			return nil, err
+		}
 		if m == nil {
 			var err error
 			m, err = graph.New(cfg.Arch, graph.Input{Channels: 1, Height: digits.Height, Width: digits.Width, Classes: trainSet.Classes}, rand.New(rand.NewSource(cfg.Seed)))
@@ -201,13 +229,17 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 			}
 			mean := m.Param(graph.MeanParam)
 			copy(mean.Data, digits.MeanImage(trainSet))
+			data = Identify(cfg.Dataset, trainSet, valSet, mean.Data)
 			if err := cfg.Remedies.scaleHead(m); err != nil {
 				return nil, err
 			}
 		} else {
 			m = m.Clone()
 		}
-		t.ck = &Checkpoint{Version: checkpointVersion, Config: cfg, Model: m}
+		if data.Spec == "" && data.Train == 0 {
+			data = Identify(cfg.Dataset, trainSet, valSet, nil)
+		}
+		t.ck = &Checkpoint{Version: checkpointVersion, Config: cfg, Model: m, Data: data}
 		t.ck.Config.Init = nil // the model itself is saved
 	}
 	m := t.ck.Model
@@ -227,8 +259,11 @@ func newTrainer(cfg Config, trainSet, valSet *digits.Set, rec Recorder) (*traine
 		return nil, err
 	}
 	if cfg.Resume {
-		if len(t.ck.Opt.M) != len(sizes) {
-			return nil, fmt.Errorf("train: checkpoint %s has optimizer state for %d parameters, model has %d", cfg.Checkpoint, len(t.ck.Opt.M), len(sizes))
+		if err := t.ck.checkOptimizer(sizes, t.paramNames, len(opt.State.V) > 0); err != nil {
+			return nil, fmt.Errorf("train: checkpoint %s: %w", cfg.Checkpoint, err)
+		}
+		if batches := trainSet.Len() / cfg.BatchSize; t.ck.Batch >= batches {
+			return nil, fmt.Errorf("train: checkpoint %s: batch position %d, but an epoch has %d batches", cfg.Checkpoint, t.ck.Batch, batches)
 		}
 		opt.State = t.ck.Opt
 	}
@@ -385,8 +420,8 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		}
 		for bi := ck.Batch; bi < batches; bi++ {
 			if err := ctx.Err(); err != nil {
-				if ck.Batch == 0 && bi == 0 && epoch == ck.Epoch+1 {
-					return nil, fmt.Errorf("train: interrupted before the first step: %w", err)
+				if ck.Batch == 0 && bi == 0 && ck.Epoch == 0 {
+					return nil, fmt.Errorf("train: interrupted before the first step (nothing saved): %w", err)
 				}
 				return nil, t.interrupted(err)
 			}
@@ -424,6 +459,24 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
+			stats.ValImages = t.valSet.Len()
+		}
+		// A non-finite model is never saved: the previous epoch's checkpoint stays.
+		bad := FiniteModel(ck.Model)
+		if bad == nil && !isFinite(stats.ValLoss) {
+			bad = fmt.Errorf("validation loss %v", stats.ValLoss)
+		}
+		if bad == nil && !isFinite(stats.TrainLoss) {
+			bad = fmt.Errorf("training loss %v", stats.TrainLoss)
+		}
+		if bad != nil {
+			where := " (no checkpoint written)"
+			if cfg.Checkpoint != "" && ck.Epoch > 0 {
+				where = fmt.Sprintf("; the last good checkpoint (epoch %d) is kept at %s", ck.Epoch, cfg.Checkpoint)
+			} else if cfg.Checkpoint != "" && cfg.Resume {
+				where = fmt.Sprintf("; %s is kept as it was", cfg.Checkpoint)
+			}
+			return nil, fmt.Errorf("train: epoch %d: %w: %v with learn rate %g%s", epoch, ErrNaN, bad, cfg.Hyper.LearnRate, where)
 		}
 		ck.History = append(ck.History, stats)
 		ck.Epoch, ck.Batch, ck.LossSum, ck.Correct, ck.Seconds = epoch, 0, 0, 0, 0
@@ -447,6 +500,9 @@ func (t *trainer) interrupted(cause error) error {
 	}
 	if err := t.ck.Save(t.cfg.Checkpoint); err != nil {
 		return errors.Join(cause, err)
+	}
+	if t.ck.Batch == 0 {
+		return fmt.Errorf("train: interrupted at the start of epoch %d; checkpoint of epoch %d saved to %s (continue with --resume): %w", t.ck.Epoch+1, t.ck.Epoch, t.cfg.Checkpoint, cause)
 	}
 	return fmt.Errorf("train: interrupted at epoch %d batch %d; checkpoint saved to %s (continue with --resume): %w", t.ck.Epoch+1, t.ck.Batch, t.cfg.Checkpoint, cause)
 }
@@ -505,7 +561,7 @@ func (t *trainer) stamp() {
 	m.Meta["epochs"] = strconv.Itoa(t.ck.Epoch)
 	m.Meta["batch_size"] = strconv.Itoa(cfg.BatchSize)
 	m.Meta["learn_rate"] = strconv.FormatFloat(cfg.Hyper.LearnRate, 'g', -1, 64)
-	m.Meta["l2_regularization"] = strconv.FormatFloat(cfg.Hyper.L2, 'g', -1, 64)
+	m.Meta["l2_regularization"] = strconv.FormatFloat(max(cfg.Hyper.L2, 0), 'g', -1, 64)
 	m.Meta["dataset"] = cfg.Dataset
 	m.Meta["seed"] = strconv.FormatInt(cfg.Seed, 10)
 	if r := cfg.Remedies.String(); r != "none" {

@@ -28,6 +28,7 @@ func evalCommand() *cli.Command {
 			dataFlag(),
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the synthetic data and split (default: the model's)"},
 			pixelRangeFlag(),
+			maxMemoryFlag(),
 		},
 		Action: runEval,
 	}
@@ -44,10 +45,14 @@ func runEval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	path := c.Args().First()
-	m, err := classify.Open(path, classify.Options{PixelRange: pr})
+	maxMem, err := maxMemory(c)
 	if err != nil {
 		return err
+	}
+	path := c.Args().First()
+	m, err := classify.Open(path, classifyOptions(pr, maxMem))
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, path)
 	}
 	defer m.Close()
 	val, desc, err := loadEvalSet(c, m.Info().Meta)

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxdigits/onnxdigits/export"
+	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -26,6 +29,7 @@ func exportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint written by onnxdigits train"},
 			&cli.BoolFlag{Name: "fold-bn", Usage: "fold batch normalization into the preceding convolution (inference-only file)"},
+			maxMemoryFlag(),
 		},
 		Action: runExport,
 	}
@@ -35,9 +39,21 @@ func runExport(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return badUsage("export takes one argument, the ONNX file to write (got %d)", c.NArg())
 	}
+	maxMem, err := maxMemory(c)
+	if err != nil {
+		return err
+	}
 	ck, err := train.LoadCheckpoint(c.String("checkpoint"))
 	if err != nil {
 		return err
+	}
+	// What the file's users will need to run it at batch 1.
+	plan, err := ck.Model.Plan(graph.PlanOptions{Batch: 1})
+	if err == nil {
+		err = plan.Check(maxMem)
+	}
+	if err != nil {
+		return fmt.Errorf("export: %s: %w", c.String("checkpoint"), err)
 	}
 	return export.WriteFile(c.Args().First(), ck.Model, export.Options{FoldBN: c.Bool("fold-bn")})
 }

@@ -35,6 +35,7 @@ func predictCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array: file, label, class index, top classes, all probabilities and what the model emitted"},
 			&cli.IntFlag{Name: "top", Value: 3, Usage: "how many of the most probable classes to list"},
 			pixelRangeFlag(),
+			maxMemoryFlag(),
 		},
 		Action: runPredict,
 	}
@@ -71,9 +72,13 @@ func runPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := classify.Open(c.Args().First(), classify.Options{PixelRange: pr})
+	maxMem, err := maxMemory(c)
 	if err != nil {
 		return err
+	}
+	m, err := classify.Open(c.Args().First(), classifyOptions(pr, maxMem))
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, c.Args().First())
 	}
 	defer m.Close()
 	files := c.Args().Slice()[1:]
@@ -85,7 +90,7 @@ func runPredict(c *cli.Context) error {
 	}
 	preds, err := m.Images(c.Context, images)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (model %s)", err, c.Args().First())
 	}
 	out := make([]prediction, len(files))
 	for i, p := range preds {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
+	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/study"
 	"github.com/onnxdigits/onnxdigits/train"
@@ -75,8 +77,33 @@ func runStudy(c *cli.Context) error {
 	if len(losses) == 0 || len(opts) == 0 || len(seeds) == 0 {
 		return badUsage("--losses, --optimizers and --seeds need at least one value each")
 	}
-	if c.Float64("epochs-scale") <= 0 {
-		return badUsage("--epochs-scale must be positive")
+	scale, err := floatIn(c, "epochs-scale", 0, 100, true, false)
+	if err != nil {
+		return err
+	}
+	lr, err := floatIn(c, "learn-rate", 0, math.Inf(1), true, true)
+	if err != nil {
+		return err
+	}
+	lossScale, err := floatIn(c, "loss-scale", 0, math.Inf(1), false, true)
+	if err != nil {
+		return err
+	}
+	epochs, err := intIn(c, "epochs", 1, maxEpochs)
+	if err != nil {
+		return err
+	}
+	batch, err := intIn(c, "batch-size", 1, maxBatch)
+	if err != nil {
+		return err
+	}
+	if err := digits.CheckSpec(c.String("data")); err != nil {
+		return usageError{fmt.Errorf("--data: %w", err)}
+	}
+	in := graph.DigitsInput()
+	in.Classes = make([]string, classCount(c.String("data")))
+	if _, err := graph.ArchModel(c.String("arch"), in); err != nil {
+		return usageError{fmt.Errorf("--arch: %w", err)}
 	}
 	rem := strings.Split(c.String("remedies"), ";")
 	for _, spec := range rem {
@@ -86,9 +113,9 @@ func runStudy(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	o := study.Options{
-		Data: c.String("data"), Out: c.String("out"), EpochsScale: c.Float64("epochs-scale"),
-		Losses: losses, Optimizers: opts, Seeds: seeds, Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"),
-		Arch: c.String("arch"), LearnRate: c.Float64("learn-rate"), LossScale: c.Float64("loss-scale"),
+		Data: c.String("data"), Out: c.String("out"), EpochsScale: scale,
+		Losses: losses, Optimizers: opts, Seeds: seeds, Epochs: epochs, BatchSize: batch,
+		Arch: c.String("arch"), LearnRate: lr, LossScale: lossScale,
 		Remedies: rem, SkipOnnxGo: c.Bool("skip-onnx-go"), Progress: w, Terminal: isTerminal(w),
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -53,84 +56,72 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "curves", Usage: "write history.csv, accuracy.png and loss.png into this folder"},
 			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning)"},
 			&cli.StringFlag{Name: "remedies", Value: train.DefaultSpec, Usage: "recipe changes that keep the softmax out of saturation: " + train.RemedyHelp},
+			&cli.BoolFlag{Name: "resume-on-other-data", Usage: "let --resume continue on a data set other than the checkpoint's (its mean image is kept)"},
+			maxMemoryFlag(),
 		},
 		Action: runTrain,
 	}
 }
 
+// maxEpochs and maxBatch bound --epochs and --batch-size (the memory plan
+// bounds what a batch costs).
+const (
+	maxEpochs = 1_000_000
+	maxBatch  = 1 << 16
+)
+
 func runTrain(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return badUsage("train takes no arguments, got %q", c.Args().Slice())
-	}
-	if err := oneOf("loss", c.String("loss"), names(train.Losses)...); err != nil {
-		return err
-	}
-	if err := oneOf("optimizer", c.String("optimizer"), names(train.Optimizers)...); err != nil {
-		return err
-	}
-	if c.Float64("loss-scale") < 0 {
-		return badUsage("--loss-scale must be positive")
-	}
-	l2 := c.Float64("l2")
-	if l2 == 0 {
-		l2 = -1 // Hyper treats 0 as "default"; negative means none
-	}
-	cfg := train.Config{
-		Arch:       c.String("arch"),
-		Loss:       train.Loss(c.String("loss")),
-		LossScale:  c.Float64("loss-scale"),
-		Optimizer:  train.Optimizer(c.String("optimizer")),
-		Epochs:     c.Int("epochs"),
-		BatchSize:  c.Int("batch-size"),
-		Hyper:      train.Hyper{LearnRate: c.Float64("learn-rate"), Momentum: c.Float64("momentum"), L2: l2},
-		Seed:       c.Int64("seed"),
-		Dataset:    c.String("data"),
-		Checkpoint: c.String("checkpoint"),
-		Resume:     c.Bool("resume"),
-	}
-	rem, err := train.ParseRemedies(c.String("remedies"), cfg.Optimizer)
+	cfg, err := trainConfig(c)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	cfg.Remedies = rem
-	if cfg.Resume && !c.IsSet("remedies") {
-		// Continue with the checkpoint's recipe, even one saved before the
-		// default changed; an explicit --remedies must match it.
-		if ck, err := train.LoadCheckpoint(cfg.Checkpoint); err == nil {
-			cfg.Remedies = ck.Config.Remedies
-		}
-	}
-	if cfg.Epochs < 1 || cfg.BatchSize < 1 {
-		return badUsage("--epochs and --batch-size must be at least 1")
-	}
-	if p := c.String("init"); p != "" {
-		if cfg.Resume {
-			return badUsage("--init and --resume exclude each other")
-		}
-		m, err := onnximport.ReadFile(p, onnximport.Options{})
+	w := c.App.Writer
+	// Cheap runtime checks before the data loads: the memory plan (with the
+	// data set's size when the spec tells it) and the checkpoint's lock.
+	dataBytes, _ := train.DataBytes(cfg.Dataset)
+	if cfg.Resume {
+		ck, err := train.LoadCheckpoint(cfg.Checkpoint)
 		if err != nil {
 			return err
 		}
-		cfg.Init = m
-		cfg.Arch = ""
+		if !c.IsSet("remedies") {
+			// Continue with the checkpoint's recipe, even one saved before the
+			// default changed; an explicit --remedies must match it.
+			cfg.Remedies = ck.Config.Remedies
+		}
+		if err := train.CheckMemory(cfg, ck.Model, len(ck.Model.Classes), dataBytes); err != nil {
+			return err
+		}
+	} else if err := train.CheckMemory(cfg, cfg.Init, classCount(cfg.Dataset), dataBytes); err != nil {
+		return err
 	}
-	w := c.App.Writer
-	trainSet, valSet, err := digits.Load(cfg.Dataset, cfg.Seed)
+	if cfg.Checkpoint != "" {
+		lock, err := train.LockCheckpoint(cfg.Checkpoint)
+		if err != nil {
+			return err
+		}
+		lock.Unlock() // Train takes it again for the run
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	trainSet, valSet, err := loadData(ctx, cfg.Dataset, cfg.Seed)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "data %s: %d training, %d validation images\n", cfg.Dataset, trainSet.Len(), valSet.Len())
+	warnClasses(c.App.ErrWriter, cfg.Dataset, trainSet, valSet)
 	fmt.Fprintf(w, "training %s with %s loss, %s, %d epochs, batch %d, learn rate %g, remedies %s\n",
 		orDefault(cfg.Arch, "the --init model"), cfg.Loss, cfg.Optimizer, cfg.Epochs, cfg.BatchSize, cfg.Hyper.LearnRate, cfg.Remedies)
-
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	res, err := train.Train(ctx, cfg, trainSet, valSet, &memoryLimiter{Recorder: &train.Printer{W: w, Terminal: isTerminal(w)}})
 	if err != nil {
 		return err
 	}
 	last := res.History[len(res.History)-1]
-	fmt.Fprintf(w, "validation accuracy %.2f%% after %d epochs; checkpoint %s\n", 100*last.ValAcc, last.Epoch, cfg.Checkpoint)
+	if last.ValImages == 0 {
+		fmt.Fprintf(w, "no validation images; %d epochs trained; checkpoint %s\n", last.Epoch, cfg.Checkpoint)
+	} else {
+		fmt.Fprintf(w, "validation accuracy %.2f%% after %d epochs; checkpoint %s\n", 100*last.ValAcc, last.Epoch, cfg.Checkpoint)
+	}
 	if dir := c.String("curves"); dir != "" {
 		title := fmt.Sprintf("%s %s", cfg.Loss, strings.ToUpper(string(cfg.Optimizer)))
 		if err := study.WriteCurves(dir, title, res.History); err != nil {
@@ -139,6 +130,159 @@ func runTrain(c *cli.Context) error {
 		fmt.Fprintf(w, "curves written to %s\n", dir)
 	}
 	return nil
+}
+
+// trainConfig reads and checks every train flag (usage errors, exit 2)
+// without loading data: zero is a value (--momentum 0 is plain SGD, --l2 0
+// none); NaN, Inf, negative and out-of-range values are refused with their
+// range; --arch and --data are parsed.
+func trainConfig(c *cli.Context) (train.Config, error) {
+	var cfg train.Config
+	if c.NArg() > 0 {
+		return cfg, badUsage("train takes no arguments, got %q", c.Args().Slice())
+	}
+	if err := oneOf("loss", c.String("loss"), names(train.Losses)...); err != nil {
+		return cfg, err
+	}
+	if err := oneOf("optimizer", c.String("optimizer"), names(train.Optimizers)...); err != nil {
+		return cfg, err
+	}
+	epochs, err := intIn(c, "epochs", 1, maxEpochs)
+	if err != nil {
+		return cfg, err
+	}
+	batch, err := intIn(c, "batch-size", 1, maxBatch)
+	if err != nil {
+		return cfg, err
+	}
+	lr, err := floatIn(c, "learn-rate", 0, math.Inf(1), true, true)
+	if err != nil {
+		return cfg, err
+	}
+	momentum, err := floatIn(c, "momentum", 0, 1, false, true)
+	if err != nil {
+		return cfg, err
+	}
+	l2, err := floatIn(c, "l2", 0, math.Inf(1), false, true)
+	if err != nil {
+		return cfg, err
+	}
+	lossScale, err := floatIn(c, "loss-scale", 0, math.Inf(1), false, true)
+	if err != nil {
+		return cfg, err
+	}
+	maxMem, err := maxMemory(c)
+	if err != nil {
+		return cfg, err
+	}
+	// train.Hyper takes 0 as "the default" and a negative value as zero.
+	if momentum == 0 {
+		momentum = -1
+	}
+	if l2 == 0 {
+		l2 = -1
+	}
+	cfg = train.Config{
+		Arch:              c.String("arch"),
+		Loss:              train.Loss(c.String("loss")),
+		LossScale:         lossScale,
+		Optimizer:         train.Optimizer(c.String("optimizer")),
+		Epochs:            epochs,
+		BatchSize:         batch,
+		Hyper:             train.Hyper{LearnRate: lr, Momentum: momentum, L2: l2},
+		Seed:              c.Int64("seed"),
+		Dataset:           c.String("data"),
+		Checkpoint:        c.String("checkpoint"),
+		Resume:            c.Bool("resume"),
+		ResumeOnOtherData: c.Bool("resume-on-other-data"),
+		MaxMemory:         maxMem,
+	}
+	rem, err := train.ParseRemedies(c.String("remedies"), cfg.Optimizer)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	cfg.Remedies = rem
+	if err := digits.CheckSpec(cfg.Dataset); err != nil {
+		return cfg, usageError{fmt.Errorf("--data: %w", err)}
+	}
+	if p := c.String("init"); p != "" {
+		if cfg.Resume {
+			return cfg, badUsage("--init and --resume exclude each other")
+		}
+		m, err := onnximport.ReadFile(p, onnximport.Options{MaxBytes: modelBytes(maxMem)})
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Init = m
+		cfg.Arch = ""
+	} else if !cfg.Resume {
+		in := graph.DigitsInput()
+		in.Classes = make([]string, classCount(cfg.Dataset))
+		if _, err := graph.ArchModel(cfg.Arch, in); err != nil {
+			return cfg, usageError{fmt.Errorf("--arch: %w", err)}
+		}
+	}
+	return cfg, nil
+}
+
+// classCount is the number of classes spec's data has, from the spec alone:
+// 10 digits, or the subfolders of a folder.
+func classCount(spec string) int {
+	entries, err := os.ReadDir(spec)
+	if err != nil {
+		return 10
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// loadData loads spec; Ctrl-C while it loads returns at once with an error
+// (nothing has been written yet).
+func loadData(ctx context.Context, spec string, seed int64) (*digits.Set, *digits.Set, error) {
+	type loaded struct {
+		tr, va *digits.Set
+		err    error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		tr, va, err := digits.Load(spec, seed)
+		done <- loaded{tr, va, err}
+	}()
+	select {
+	case l := <-done:
+		return l.tr, l.va, l.err
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("interrupted while loading %s; nothing was written", spec)
+	}
+}
+
+// warnClasses warns about data sets a classifier cannot learn from well:
+// one class, a class without training images, no validation images.
+func warnClasses(w io.Writer, spec string, tr, va *digits.Set) {
+	counts := make([]int, len(tr.Classes))
+	for _, l := range tr.Labels {
+		counts[l]++
+	}
+	var empty []string
+	for k, n := range counts {
+		if n == 0 {
+			empty = append(empty, tr.Classes[k])
+		}
+	}
+	switch {
+	case len(counts)-len(empty) < 2:
+		fmt.Fprintf(w, "warning: data %s has training images of %d class(es) only: the classifier cannot learn to tell classes apart\n", spec, len(counts)-len(empty))
+	case len(empty) > 0:
+		fmt.Fprintf(w, "warning: data %s has no training images of class(es) %s\n", spec, strings.Join(empty, ", "))
+	}
+	if va.Len() == 0 {
+		fmt.Fprintf(w, "warning: data %s has no validation images: accuracy is not measured\n", spec)
+	}
 }
 
 // names converts a list of string-like values for oneOf.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +52,7 @@ func verifyCommand() *cli.Command {
 			&cli.Float64Flag{Name: "atol", Value: verify.DefaultTolerance.Atol, Usage: "absolute tolerance of a probability: |a-b| <= atol + rtol*|b|"},
 			&cli.Float64Flag{Name: "rtol", Value: verify.DefaultTolerance.Rtol, Usage: "relative tolerance of a probability: |a-b| <= atol + rtol*|b|"},
 			pixelRangeFlag(),
+			maxMemoryFlag(),
 		},
 		Action: runVerify,
 	}
@@ -81,9 +81,14 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	maxMem, err := maxMemory(c)
+	if err != nil {
+		return err
+	}
 	w := c.App.Writer
 	path := c.Args().First()
-	data, err := os.ReadFile(path)
+	opts := classifyOptions(pr, maxMem/3) // native, re-imported and onnx-go run it
+	data, err := onnximport.ReadBytes(path, opts.Import)
 	if err != nil {
 		return err
 	}
@@ -91,7 +96,7 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (file %s)", err, path)
 	}
-	adapter, err := classify.New(imported, classify.Options{PixelRange: pr})
+	adapter, err := classify.New(imported, opts)
 	if err != nil {
 		return fmt.Errorf("%w (file %s)", err, path)
 	}

@@ -1,0 +1,104 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
+)
+
+// ErrCheckpointBusy is wrapped when another process trains into the same
+// checkpoint.
+var ErrCheckpointBusy = errors.New("another process is writing this checkpoint")
+
+// LockCheckpoint takes the advisory lock that makes one process at a time
+// write the checkpoint at path (Train takes it for its whole run). A second
+// writer gets an error wrapping ErrCheckpointBusy at once.
+func LockCheckpoint(path string) (*atomicfile.FileLock, error) {
+	l, err := atomicfile.Lock(path)
+	if errors.Is(err, atomicfile.ErrLocked) {
+		return nil, fmt.Errorf("train: %s: %w (another onnxdigits train holds it; wait for it or choose another --checkpoint)", path, ErrCheckpointBusy)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return l, nil
+}
+
+// optimizerSlots is how many moment vectors per parameter kind keeps.
+func optimizerSlots(kind Optimizer) int {
+	switch kind {
+	case Adam, Nadam, Adadelta:
+		return 2
+	}
+	return 1
+}
+
+// SetBytes is the memory a loaded data set holds.
+func SetBytes(s *digits.Set) int64 {
+	if s == nil {
+		return 0
+	}
+	return int64(len(s.Images))*4 + int64(len(s.Pixels)) + int64(len(s.Labels)) + int64(len(s.Angles))*4
+}
+
+// DataBytes estimates, from the spec alone, the memory digits.Load(spec)
+// would hold: synthetic and MNIST sizes are known; a folder is not (0, false).
+func DataBytes(spec string) (int64, bool) {
+	n, ok := digits.SpecImages(spec)
+	if !ok {
+		return 0, false
+	}
+	if strings.HasPrefix(spec, "mnist") { // 8-bit pixels, no angles
+		return int64(n) * (digits.Height*digits.Width + 1), true
+	}
+	return int64(n) * (digits.Height*digits.Width*4 + 1 + 4), true
+}
+
+// CheckMemory plans training cfg before anything is allocated: the model
+// (m, or cfg.Arch's when m is nil) at cfg.BatchSize with gradients and
+// optimizer state, the validation graph at cfg.ValBatch, the data set
+// (dataBytes) and the checkpoint being encoded (about the parameters and
+// optimizer state once more). Over cfg.MaxMemory it returns an error wrapping
+// a *graph.MemoryError that names the largest tensor.
+func CheckMemory(cfg Config, m *graph.Model, classes int, dataBytes int64) error {
+	cfg = cfg.withDefaults()
+	if cfg.MaxMemory < 0 {
+		return nil
+	}
+	if m == nil {
+		in := graph.DigitsInput()
+		in.Classes = make([]string, max(classes, 1))
+		var err error
+		if m, err = graph.ArchModel(cfg.Arch, in); err != nil {
+			return err
+		}
+	}
+	p, err := m.Plan(graph.PlanOptions{Batch: cfg.BatchSize, Train: true, OptimizerSlots: optimizerSlots(cfg.Optimizer)})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	v, err := m.Plan(graph.PlanOptions{Batch: cfg.ValBatch})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	total := *p
+	for _, b := range []int64{v.Activations, v.Workspace, v.Overhead, dataBytes, p.Params, p.Optimizer} {
+		total.Total = addSat(total.Total, b)
+	}
+	if err := total.Check(cfg.MaxMemory); err != nil {
+		return fmt.Errorf("train: %w (training at batch %d: %s; validation at batch %d; data set %s; checkpoint encoding)",
+			err, cfg.BatchSize, graph.FormatBytes(p.Total), cfg.ValBatch, graph.FormatBytes(dataBytes))
+	}
+	return nil
+}
+
+func addSat(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return 1<<63 - 1
+}
