@@ -43,6 +43,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	"github.com/onnxdigits/onnxdigits/train"
 )
@@ -161,7 +162,7 @@ func runWorker() error {
 		return err
 	}
 	if *onnxPath != "" {
-		if err := os.WriteFile(*onnxPath, data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(*onnxPath, data); err != nil {
 			return err
 		}
 	}

@@ -137,7 +137,7 @@ func runVerify(c *cli.Context) error {
 		return err
 	}
 	if !rep.OK() {
-		return cli.Exit(fmt.Sprintf("verify: %s: probabilities differ by more than %s or labels disagree", path, tol), 1)
+		return cli.Exit(fmt.Sprintf("verify: %s: probabilities outside the tolerance (%s) or labels disagree", path, tol), 1)
 	}
 	return nil
 }

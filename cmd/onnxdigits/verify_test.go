@@ -90,7 +90,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, code = runCLI(t, "verify", "--checkpoint", other, model)
-	if code != 1 || !strings.Contains(stdout, "FAIL") || !strings.Contains(stderr, "probabilities differ") {
+	if code != 1 || !strings.Contains(stdout, "FAIL") || !strings.Contains(stderr, "probabilities outside the tolerance (atol 1e-05, rtol 0.0001)") {
 		t.Errorf("mismatched checkpoint: exit %d, stderr %q\n%s", code, stderr, stdout)
 	}
 
