@@ -186,16 +186,24 @@ func (b *Builder) lowerMatMul(n *graph.Node) ([]*G.Node, error) {
 	}
 	as, bs = x.Shape(), y.Shape()
 	var z *G.Node
+	// A plain product as a Gemm without C: our dense op (blocked kernels on
+	// all cores) instead of Gorgonia's gonum-backed Mul.
+	mul := func(x, y *G.Node) (*G.Node, error) {
+		if op := b.denseOp(&graph.Gemm{}, n, []*G.Node{x, y}); op != nil {
+			return G.ApplyOp(op, x, y)
+		}
+		return G.Mul(x, y)
+	}
 	switch {
 	case len(as) == 2 && len(bs) == 2:
-		z, err = G.Mul(x, y)
+		z, err = mul(x, y)
 	case len(bs) == 2:
 		// Fold the stack into the rows: (S*M,K)x(K,N).
 		k := as[len(as)-1]
 		if x, err = G.Reshape(x, tensor.Shape{shapeSize(as) / k, k}); err != nil {
 			return nil, err
 		}
-		z, err = G.Mul(x, y)
+		z, err = mul(x, y)
 	default:
 		r := len(as)
 		s := shapeSize(as[:r-2])

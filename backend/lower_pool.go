@@ -35,6 +35,9 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 		return nil, err
 	}
 	w := p.Window()
+	if op := b.pool2D(w); op != nil {
+		return one(G.ApplyOp(op, x))
+	}
 	if useKernel(w, b.Opts.Mode) {
 		k := &poolKernel{w}
 		if b.Opts.Mode == Train {
@@ -58,6 +61,16 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 	return one(G.MaxPool2D(x, k, pads, s))
 }
 
+// pool2D returns the fast inference op for a 2-D float32 window w, or nil
+// (training keeps Gorgonia's pooling, which has a gradient; float64 and other
+// ranks take poolKernel).
+func (b *Builder) pool2D(w *graph.PoolND) G.Op {
+	if b.Opts.Mode != Infer || b.Opts.Float64 || len(w.KernelShape) != 2 {
+		return nil
+	}
+	return &pool2DOp{opBase: newOpBase(), w: w}
+}
+
 func (b *Builder) lowerPoolND(p *graph.PoolND, n *graph.Node) ([]*G.Node, error) {
 	x, err := b.Input(n, 0)
 	if err != nil {
@@ -66,6 +79,9 @@ func (b *Builder) lowerPoolND(p *graph.PoolND, n *graph.Node) ([]*G.Node, error)
 	w, err := p.Normalized()
 	if err != nil {
 		return nil, err
+	}
+	if op := b.pool2D(w); op != nil {
+		return one(G.ApplyOp(op, x))
 	}
 	k := &poolKernel{w}
 	if b.Opts.Mode == Train {

@@ -1,0 +1,62 @@
+package backend
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/kernels"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// pool2DOp is 2-D max or average pooling at inference on float32, any window,
+// stride, dilation, padding and ceil mode: kernels.Pool2D on all cores into a
+// buffer it reuses. Other ranks and float64 take poolKernel (the reference).
+type pool2DOp struct {
+	opBase
+	w   *graph.PoolND // normalized, two spatial dims
+	out []float32
+}
+
+func (op *pool2DOp) Arity() int     { return 1 }
+func (op *pool2DOp) Type() hm.Type  { return fnType(4, 4) }
+func (op *pool2DOp) String() string { return fmt.Sprintf("pool2D(%s)", (&poolKernel{op.w}).String()) }
+func (op *pool2DOp) WriteHash(h hash.Hash) {
+	fmt.Fprint(h, op.String(), op.id)
+}
+func (op *pool2DOp) Hashcode() uint32 { return opHash(op) }
+
+func (op *pool2DOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("pool: input shape is %T", in[0])
+	}
+	out, err := op.w.OutShape(s)
+	return tensor.Shape(out), err
+}
+
+func (op *pool2DOp) Do(vals ...G.Value) (G.Value, error) {
+	t, ok := vals[0].(*tensor.Dense)
+	if !ok || t.Dtype() != tensor.Float32 || t.Dims() != 4 {
+		return nil, fmt.Errorf("pool: want a float32 (N,C,H,W) tensor, have %v", vals[0])
+	}
+	in := t.Shape()
+	out, err := op.w.OutShape(in)
+	if err != nil {
+		return nil, err
+	}
+	w := op.w
+	g := &kernels.PoolGeom{N: in[0], C: in[1], H: in[2], W: in[3], OH: out[2], OW: out[3],
+		KH: w.KernelShape[0], KW: w.KernelShape[1], SH: w.Strides[0], SW: w.Strides[1],
+		DH: w.Dilations[0], DW: w.Dilations[1], PT: w.PadsBegin[0], PL: w.PadsBegin[1], PB: w.PadsEnd[0], PR: w.PadsEnd[1],
+		Average: w.Average, CountIncludePad: w.CountIncludePad}
+	n := shapeSize(out)
+	if cap(op.out) < n {
+		op.out = make([]float32, n)
+	}
+	y := op.out[:n]
+	kernels.Pool2D(g, t.Data().([]float32), y)
+	return wrap(y, out), nil
+}
