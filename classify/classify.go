@@ -217,6 +217,14 @@ func New(m *graph.Model, opts Options) (*Model, error) {
 		} else {
 			info.BatchNote = err.Error()
 			c.run, c.chunk, c.pad, info.Batch = batchedCopy(m), b, true, b
+			shapes, err := m.Shapes()
+			if err != nil {
+				return nil, fmt.Errorf("classify: %w", err)
+			}
+			if s := shapes[scores.Output]; s[0] != b {
+				return nil, fmt.Errorf("classify: input %q has a fixed batch of %d but output %q is %s: one row of scores per image, (%d,K), is needed; nor does the graph run at another batch (%v)",
+					in.name, b, scores.Output, graph.FormatDims(s), b, info.BatchNote)
+			}
 		}
 	}
 	for i, o := range info.Outputs {

@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,68 @@ func TestChunkSize(t *testing.T) {
 	}
 	if k := (&Model{chunk: 1, pad: true}).chunkSize(5); k != 1 {
 		t.Errorf("fixed batch 1: %d", k)
+	}
+}
+
+// fixedModel is x (b,4) -> Flatten(axis) -> Gemm -> scores; axis 0 puts the
+// whole batch in one row, axis 1 keeps one row per example.
+func fixedModel(b, axis int) *graph.Model {
+	w := make([]float32, 4*b*3)
+	for i := range w {
+		w[i] = float32(i%7) - 3
+	}
+	rows := 4
+	if axis == 0 {
+		rows = 4 * b
+	}
+	return &graph.Model{
+		Inputs: []graph.Value{{Name: "x", Shape: []int{b, 4}}},
+		Params: []*graph.Tensor{{Name: "w", Dims: []int{rows, 3}, Data: w[:rows*3]}},
+		Nodes: []*graph.Node{
+			{Name: "flat", Op: &graph.Flatten{Axis: axis}, Inputs: []string{"x"}, Outputs: []string{"f"}},
+			{Name: "gemm", Op: &graph.Gemm{}, Inputs: []string{"f", "w"}, Outputs: []string{"scores"}},
+		},
+		Outputs: []graph.Value{{Name: "scores", Shape: []int{map[bool]int{true: 1, false: b}[axis == 0], 3}}},
+	}
+}
+
+// TestFixedBatch: a fixed batch of 2 that re-batches runs 5 examples at once;
+// one whose output mixes the batch into one row is refused with a message
+// naming the shapes.
+func TestFixedBatch(t *testing.T) {
+	m, err := New(fixedModel(2, 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := m.Info(); !i.Rebatched || i.Batch != 0 || i.Layout != Flat || i.Height != 2 {
+		t.Errorf("info %+v", i)
+	}
+	x := make([]float32, 5*4)
+	for i := range x {
+		x[i] = float32(i) / 10
+	}
+	outs, preds, err := m.Tensor(context.Background(), x, []int{5, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row j of the scores is x_j · w, computed here.
+	w := fixedModel(2, 1).Params[0].Data
+	for j := range 5 {
+		for k := range 3 {
+			var want float32
+			for i := range 4 {
+				want += x[j*4+i] * w[i*3+k]
+			}
+			if got := outs[0].Float[j*3+k]; math.Abs(float64(got-want)) > 1e-5 {
+				t.Errorf("example %d class %d: %g, want %g", j, k, got, want)
+			}
+		}
+	}
+	if len(preds) != 5 {
+		t.Errorf("%d predictions", len(preds))
+	}
+	_, err = New(fixedModel(2, 0), Options{})
+	if err == nil || !strings.Contains(err.Error(), `input "x" has a fixed batch of 2 but output "scores" is (1,3): one row of scores per image, (2,K), is needed`) {
+		t.Errorf("batch mixed into one row: %v", err)
 	}
 }

@@ -50,7 +50,8 @@ var passThrough = map[string]bool{
 
 // ClassScores applies the classifier-output rule that predict, eval, verify
 // and the server share: among the model's float32 outputs of shape (N,K), or
-// (N,K,1,...,1), with K >= 1 and N the batch (symbolic, or a fixed batch of 1),
+// (N,K,1,...,1), with K >= 1 and N the batch (symbolic, 1, or the fixed first
+// dim of the model's input),
 // it picks the first that holds probabilities, else the first that holds
 // log-probabilities, else the first (logits). The kind comes from the op that
 // computes the output, looking through Identity, Flatten, Reshape, Dropout,
@@ -64,6 +65,10 @@ func (m *Model) ClassScores() (ClassScores, error) {
 	if err != nil {
 		shapes = nil // fall back to the declared shapes
 	}
+	fixedBatch := 1
+	if len(m.Inputs) > 0 && len(m.Inputs[0].Shape) > 0 && m.Inputs[0].Shape[0] > 0 {
+		fixedBatch = m.Inputs[0].Shape[0]
+	}
 	var best ClassScores
 	bestRank := -1
 	for _, o := range m.Outputs {
@@ -74,7 +79,7 @@ func (m *Model) ClassScores() (ClassScores, error) {
 		if s, ok := shapes[o.Name]; ok {
 			shape = s
 		}
-		k, ok := scoreWidth(shape)
+		k, ok := scoreWidth(shape, fixedBatch)
 		if !ok {
 			continue
 		}
@@ -101,9 +106,9 @@ func (m *Model) ClassScores() (ClassScores, error) {
 }
 
 // scoreWidth returns K for a shape (N,K) or (N,K,1,...,1) whose N is the batch
-// (Batch, or a fixed 1).
-func scoreWidth(shape []int) (int, bool) {
-	if len(shape) < 2 || (shape[0] != Batch && shape[0] != 1) || shape[1] < 1 {
+// (Batch, 1 or the input's fixed batch b).
+func scoreWidth(shape []int, b int) (int, bool) {
+	if len(shape) < 2 || (shape[0] != Batch && shape[0] != 1 && shape[0] != b) || shape[1] < 1 {
 		return 0, false
 	}
 	for _, d := range shape[2:] {
