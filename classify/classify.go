@@ -276,6 +276,11 @@ func (c *Model) Images(ctx context.Context, images []image.Image) ([]Prediction,
 // holds them (h = w = 28), resizing them to the model's H x W where they
 // differ and putting them in its layout and pixel range.
 func (c *Model) Grey(ctx context.Context, pixels []float32, n, h, w int) ([]Prediction, error) {
+	if in := c.in; in.c == 1 && in.h == h && in.w == w && in.pixelRange == PixelRange01 && len(pixels) == n*h*w {
+		// The model takes the grey values as they are: no copy (the runner
+		// copies its input anyway).
+		return c.predict(ctx, pixels, n)
+	}
 	x, err := c.Adapt(pixels, n, h, w)
 	if err != nil {
 		return nil, err
