@@ -17,6 +17,11 @@ func TestAllowed(t *testing.T) {
 		{Generic, Generic, true},
 		{"sse9", AVX512, false}, // unknown: generic only
 		{"sse9", Generic, true},
+		{AVX2, AVX512, false},
+		{AVX2, AVX2, true},
+		{AVX2, Generic, true},
+		{AVX512, AVX2, true},
+		{Generic, AVX2, false},
 	} {
 		t.Setenv("ONNXDIGITS_CPU", tc.env)
 		if got := allowed(tc.path); got != tc.want {

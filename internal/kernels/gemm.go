@@ -19,8 +19,12 @@ func GemmNN[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int
 	if m == 0 || n == 0 {
 		return
 	}
-	if fast, ok := any(a).([]float32); ok && avx512 {
-		gemmNN32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
+	if fast, ok := any(a).([]float32); ok && (avx512 || avx2) {
+		if avx512 {
+			gemmNN32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
+		} else {
+			gemmNN32AVX2(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
+		}
 		return
 	}
 	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
@@ -73,8 +77,12 @@ func GemmNT[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int
 	if m == 0 || n == 0 {
 		return
 	}
-	if fast, ok := any(a).([]float32); ok && avx512 {
-		gemmNT32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc)
+	if fast, ok := any(a).([]float32); ok && (avx512 || avx2) {
+		if avx512 {
+			gemmNT32(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc)
+		} else {
+			gemmNT32AVX2(m, n, k, fast, lda, any(b).([]float32), ldb, any(c).([]float32), ldc, acc)
+		}
 		return
 	}
 	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)

@@ -318,11 +318,15 @@ func to64(x []float32) []float64 {
 // forEachPath runs f on every instruction path this machine and build can
 // run, fastest first, by lowering the choice cpu.go made.
 func forEachPath(t *testing.T, f func(t *testing.T)) {
-	saved := avx512
-	defer func() { avx512 = saved }()
+	saved512, saved2 := avx512, avx2
+	defer func() { avx512, avx2 = saved512, saved2 }()
 	if avx512 {
 		t.Run(AVX512, f)
 	}
 	avx512 = false
+	if avx2 {
+		t.Run(AVX2, f)
+	}
+	avx2 = false
 	t.Run(Generic, f)
 }

@@ -1,0 +1,249 @@
+//go:build ignore
+
+// gen_avx2 writes avx2_amd64.s, the AVX2+FMA GEMM micro-kernels (Haswell and
+// later, AMD Zen): go run gen_avx2.go (see go:generate in avx2_amd64.go).
+//
+// It is a plain text generator like gen_avx512.go rather than avo
+// (github.com/mmcloughlin/avo): the kernels are a few instruction patterns
+// unrolled over a row count with fixed registers, so avo's register
+// allocation would buy little, while it would add a module dependency (or a
+// nested module to keep it out of go.mod) for one generator. `go generate`
+// must reproduce the .s byte for byte; never edit the .s by hand.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+var out bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+
+// maxRows is the largest row block: 5 rows x 16 columns keep 10 accumulators,
+// two B vectors, a broadcast, two tail masks and a zero in the 16 YMM
+// registers.
+const maxRows = 5
+
+// Register use: Y0..Y9 accumulators, Y10 Y11 the B strip, Y12 the broadcast A
+// value, Y13 Y14 the tail masks (columns 0-7 and 8-15 of the strip), Y15 zero.
+
+// sets is how many accumulator sets the k loop interleaves for mr rows: one
+// row has only two FMA chains, too few to hide the FMA latency.
+func sets(mr int) int {
+	switch mr {
+	case 1:
+		return 4
+	case 2:
+		return 2
+	}
+	return 1
+}
+
+// rowAddr is the address of row r of C plus off bytes: DI holds row 0, DX
+// row 3, R8 the row stride in bytes.
+func rowAddr(off, r int) string {
+	base := "DI"
+	if r >= 3 {
+		base, r = "DX", r-3
+	}
+	switch r {
+	case 0:
+		return fmt.Sprintf("%d(%s)", off, base)
+	case 1:
+		return fmt.Sprintf("%d(%s)(R8*1)", off, base)
+	default:
+		return fmt.Sprintf("%d(%s)(R8*2)", off, base)
+	}
+}
+
+// load emits a load of 8 floats from src into dst, masked by mask when mask
+// is not empty (masked-out lanes read as zero and never fault).
+func load(src, mask, dst string) {
+	if mask == "" {
+		p("\tVMOVUPS %s, %s", src, dst)
+	} else {
+		p("\tVMASKMOVPS %s, %s, %s", src, mask, dst)
+	}
+}
+
+// store emits a (masked) store of src to dst.
+func store(src, mask, dst string) {
+	if mask == "" {
+		p("\tVMOVUPS %s, %s", src, dst)
+	} else {
+		p("\tVMASKMOVPS %s, %s, %s", src, mask, dst)
+	}
+}
+
+// gemmNN emits gemmNN<mr>AVX2: C (mr, n) = [C +] [bias +] Apanel·B, [ReLU].
+//
+//	func gemmNN<mr>AVX2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+//
+// ap is A packed as (k, mr): the mr row values of column p at ap[p*mr:]. B is
+// (k, n) with row stride ldb, C (mr, n) with row stride ldc (in floats).
+// flags: 1 accumulate into C, 2 add bias[r] to row r, 4 clamp at zero.
+// Columns go in strips of 16 (two vectors); the last, shorter strip uses
+// masked loads and stores.
+func gemmNN(mr int) {
+	name := fmt.Sprintf("nn%davx2", mr)
+	p("// func gemmNN%dAVX2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)", mr)
+	p("TEXT ·gemmNN%dAVX2(SB), NOSPLIT, $0-72", mr)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ n+8(FP), R10")
+	p("\tMOVQ ap+16(FP), R11")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ ldb+32(FP), R12")
+	p("\tSHLQ $2, R12")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ bias+56(FP), R13")
+	p("\tMOVQ flags+64(FP), R14")
+	p("\tLEAQ (R8)(R8*2), DX")
+	p("\tADDQ DI, DX")
+	p("\tVXORPS Y15, Y15, Y15")
+	p("%s_strip:", name)
+	p("\tCMPQ R10, $16")
+	p("\tJL %s_tail", name)
+	body(mr, name+"_full", "", "")
+	p("\tADDQ $64, BX")
+	p("\tADDQ $64, DI")
+	p("\tADDQ $64, DX")
+	p("\tSUBQ $16, R10")
+	p("\tJMP %s_strip", name)
+	p("%s_tail:", name)
+	p("\tTESTQ R10, R10")
+	p("\tJLE %s_done", name)
+	// Masks: lanes j < r of a vector are on for r = min(n, 8) and
+	// min(max(n-8, 0), 8): load 8 words of avx2Mask<> (8 x -1, then 8 x 0)
+	// from word 8-r.
+	p("\tMOVQ R10, AX")
+	p("\tCMPQ AX, $8")
+	p("\tJLE %s_m1", name)
+	p("\tMOVQ $8, AX")
+	p("%s_m1:", name)
+	p("\tNEGQ AX")
+	p("\tLEAQ ·avx2Mask<>+32(SB), R15")
+	p("\tVMOVDQU (R15)(AX*4), Y13")
+	p("\tMOVQ R10, AX")
+	p("\tSUBQ $8, AX")
+	p("\tJGE %s_m2", name)
+	p("\tXORQ AX, AX")
+	p("%s_m2:", name)
+	p("\tNEGQ AX")
+	p("\tVMOVDQU (R15)(AX*4), Y14")
+	body(mr, name+"_tail", "Y13", "Y14")
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// body emits one 16-column strip: accumulators from the bias or zero, the k
+// loop, then accumulate, ReLU and store, with masks m0 m1 ("" for none).
+func body(mr int, name, m0, m1 string) {
+	u := sets(mr)
+	p("\tTESTQ $2, R14")
+	p("\tJZ %s_zero", name)
+	for r := range mr {
+		p("\tVBROADCASTSS %d(R13), Y%d", 4*r, 2*r)
+		p("\tVMOVAPS Y%d, Y%d", 2*r, 2*r+1)
+	}
+	p("\tJMP %s_init", name)
+	p("%s_zero:", name)
+	for r := range 2 * mr {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("%s_init:", name)
+	for r := 2 * mr; r < 2*mr*u; r++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("\tMOVQ R11, R15") // A panel
+	p("\tMOVQ BX, AX")   // B strip
+	p("\tMOVQ CX, SI")   // k counter
+	step := func(set int, aoff int) {
+		load("(AX)", m0, "Y10")
+		load("32(AX)", m1, "Y11")
+		p("\tADDQ R12, AX")
+		for r := range mr {
+			p("\tVBROADCASTSS %d(R15), Y12", aoff+4*r)
+			p("\tVFMADD231PS Y12, Y10, Y%d", 2*mr*set+2*r)
+			p("\tVFMADD231PS Y12, Y11, Y%d", 2*mr*set+2*r+1)
+		}
+	}
+	if u > 1 {
+		p("%s_ku:", name)
+		p("\tCMPQ SI, $%d", u)
+		p("\tJL %s_k1", name)
+		for s := range u {
+			step(s, 4*mr*s)
+		}
+		p("\tADDQ $%d, R15", 4*mr*u)
+		p("\tSUBQ $%d, SI", u)
+		p("\tJMP %s_ku", name)
+		p("%s_k1:", name)
+	}
+	p("\tTESTQ SI, SI")
+	p("\tJZ %s_kdone", name)
+	p("%s_kloop:", name)
+	step(0, 0)
+	p("\tADDQ $%d, R15", 4*mr)
+	p("\tDECQ SI")
+	p("\tJNZ %s_kloop", name)
+	p("%s_kdone:", name)
+	for s := 1; s < u; s++ {
+		for r := range 2 * mr {
+			p("\tVADDPS Y%d, Y%d, Y%d", 2*mr*s+r, r, r)
+		}
+	}
+	p("\tTESTQ $1, R14")
+	p("\tJZ %s_noacc", name)
+	for r := range mr {
+		load(rowAddr(0, r), m0, "Y10")
+		load(rowAddr(32, r), m1, "Y11")
+		p("\tVADDPS Y10, Y%d, Y%d", 2*r, 2*r)
+		p("\tVADDPS Y11, Y%d, Y%d", 2*r+1, 2*r+1)
+	}
+	p("%s_noacc:", name)
+	p("\tTESTQ $4, R14")
+	p("\tJZ %s_store", name)
+	// VMAXPS returns its second source (the accumulator, in Go's operand
+	// order the first) when either is NaN, so NaNs survive the ReLU as in Go.
+	for r := range 2 * mr {
+		p("\tVMAXPS Y%d, Y15, Y%d", r, r)
+	}
+	p("%s_store:", name)
+	for r := range mr {
+		store(fmt.Sprintf("Y%d", 2*r), m0, rowAddr(0, r))
+		store(fmt.Sprintf("Y%d", 2*r+1), m1, rowAddr(32, r))
+	}
+}
+
+func main() {
+	p("// Code generated by gen_avx2.go; DO NOT EDIT.")
+	p("")
+	p("//go:build amd64 && !purego")
+	p("")
+	p("#include \"textflag.h\"")
+	p("")
+	p("// avx2Mask<> is 8 words of -1 then 8 of 0: 8 words from word 8-r are a")
+	p("// mask with lanes 0..r-1 on.")
+	for i := range 16 {
+		v := "$0xffffffff"
+		if i >= 8 {
+			v = "$0"
+		}
+		p("DATA ·avx2Mask<>+%d(SB)/4, %s", 4*i, v)
+	}
+	p("GLOBL ·avx2Mask<>(SB), RODATA|NOPTR, $64")
+	p("")
+	for mr := 1; mr <= maxRows; mr++ {
+		gemmNN(mr)
+	}
+	if err := os.WriteFile("avx2_amd64.s", out.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
