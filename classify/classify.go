@@ -168,6 +168,9 @@ func New(m *graph.Model, opts Options) (*Model, error) {
 	limit /= int64(runners)
 	if opts.MaxMemory >= 0 {
 		if err := plan.Check(limit); err != nil {
+			if runners > 1 {
+				return nil, fmt.Errorf("classify: %w; MaxMemory (--max-memory) is shared by %d runners", err, runners)
+			}
 			return nil, fmt.Errorf("classify: %w", err)
 		}
 	}

@@ -153,12 +153,16 @@ type MemoryError struct {
 
 func (e *MemoryError) Error() string {
 	p, l := e.Plan, e.Plan.Largest
+	head := fmt.Sprintf("graph: the model needs %s of memory at batch %d, over the limit of %s (--max-memory)",
+		FormatBytes(p.Total), p.Batch, FormatBytes(e.Limit))
+	if p.Overhead > l.Bytes {
+		return fmt.Sprintf("%s: %d nodes at %s each take %s", head, len(p.Layers), FormatBytes(NodeOverhead), FormatBytes(p.Overhead))
+	}
 	what := fmt.Sprintf("parameter %q %s", l.Name, FormatDims(l.Shape))
 	if l.Node != "" {
 		what = fmt.Sprintf("node %q (%s) output %s", l.Node, l.Op, FormatDims(l.Shape))
 	}
-	return fmt.Sprintf("graph: the model needs %s of memory at batch %d, over the limit of %s (--max-memory); the largest tensor is %s: %s (%d nodes: %s of overhead)",
-		FormatBytes(p.Total), p.Batch, FormatBytes(e.Limit), what, FormatBytes(l.Bytes), len(p.Layers), FormatBytes(p.Overhead))
+	return fmt.Sprintf("%s; the largest tensor is %s: %s", head, what, FormatBytes(l.Bytes))
 }
 
 // FormatBytes writes n in binary units ("1.5 GiB").

@@ -82,7 +82,7 @@ func TestPlanOverLimit(t *testing.T) {
 		want string
 	}{
 		{"conv pads 5000", pads, `node "conv" (Conv) output (1,10,10026,10026): 3.7 GiB`},
-		{"65000 relu", chain, "65000 nodes: 4.0 GiB of overhead"},
+		{"65000 relu", chain, "65000 nodes at 64.0 KiB each take 4.0 GiB"},
 	} {
 		p, err := tc.m.Plan(PlanOptions{Batch: 1})
 		if err != nil {

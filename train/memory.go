@@ -90,8 +90,15 @@ func CheckMemory(cfg Config, m *graph.Model, classes int, dataBytes int64) error
 		total.Total = addSat(total.Total, b)
 	}
 	if err := total.Check(cfg.MaxMemory); err != nil {
-		return fmt.Errorf("train: %w (training at batch %d: %s; validation at batch %d; data set %s; checkpoint encoding)",
-			err, cfg.BatchSize, graph.FormatBytes(p.Total), cfg.ValBatch, graph.FormatBytes(dataBytes))
+		if dataBytes > p.Total {
+			limit := cfg.MaxMemory
+			if limit == 0 {
+				limit = graph.DefaultMaxMemory
+			}
+			return fmt.Errorf("train: the data set %q needs %s, over the limit of %s (--max-memory) with the model's %s",
+				cfg.Dataset, graph.FormatBytes(dataBytes), graph.FormatBytes(limit), graph.FormatBytes(total.Total-dataBytes))
+		}
+		return fmt.Errorf("train: %w (with validation at batch %d and the data set, %s)", err, cfg.ValBatch, graph.FormatBytes(dataBytes))
 	}
 	return nil
 }
