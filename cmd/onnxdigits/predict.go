@@ -81,20 +81,20 @@ func runPredict(c *cli.Context) error {
 		return fmt.Errorf("%w (file %s)", err, c.Args().First())
 	}
 	defer m.Close()
+	// One image at a time: a decoded image can be large (8192 a side is
+	// allowed), so only one is held, besides the small model inputs.
 	files := c.Args().Slice()[1:]
-	images := make([]image.Image, len(files))
+	out := make([]prediction, len(files))
 	for i, f := range files {
-		if images[i], err = readImageFile(f); err != nil {
+		img, err := readImageFile(f)
+		if err != nil {
 			return err
 		}
-	}
-	preds, err := m.Images(c.Context, images)
-	if err != nil {
-		return fmt.Errorf("%w (model %s)", err, c.Args().First())
-	}
-	out := make([]prediction, len(files))
-	for i, p := range preds {
-		out[i] = newPrediction(files[i], p, m.Info().Labels, c.Int("top"))
+		preds, err := m.Images(c.Context, []image.Image{img})
+		if err != nil {
+			return fmt.Errorf("%w (model %s, image %s)", err, c.Args().First(), f)
+		}
+		out[i] = newPrediction(f, preds[0], m.Info().Labels, c.Int("top"))
 	}
 	w := c.App.Writer
 	if c.Bool("json") {
