@@ -269,6 +269,10 @@ func TestForeignLayouts(t *testing.T) {
 			} else if code != 0 || !strings.Contains(stdout, tc.input) || !strings.Contains(stdout, "accuracy ") {
 				t.Errorf("eval: exit %d, want %q in:\n%s%s", code, tc.input, stdout, stderr)
 			}
+			stdout, stderr, code = runCLI(t, "inspect", model)
+			if code != 0 || !strings.Contains(stdout, "as a classifier (predict, eval, verify, serve)\n  "+`input "image"`) || !strings.Contains(stdout, tc.input) {
+				t.Errorf("inspect: exit %d, want %q in:\n%s%s", code, tc.input, stdout, stderr)
+			}
 			// No onnxdigits.ckpt here: the import against onnx-go.
 			stdout, stderr, code = runCLI(t, "verify", "--data", "synthetic:4", model)
 			if code != 0 || !strings.Contains(stdout, tc.input) {
