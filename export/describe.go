@@ -72,6 +72,10 @@ func Describe(w io.Writer, mp *onnx.ModelProto) (err error) {
 	tw.Flush()
 
 	fmt.Fprintf(ew, "\nnodes (%d)\n", len(g.GetNode()))
+	if i, j, ok := unsortedAt(g); ok {
+		fmt.Fprintf(ew, "  note: the nodes are not in topological order (node #%d reads an output of node #%d);\n"+
+			"        the ONNX spec requires it, onnxruntime and onnxdigits sort them when loading\n", i, j)
+	}
 	for i, n := range g.GetNode() {
 		var ins []string
 		for _, in := range n.GetInput() {
@@ -114,7 +118,17 @@ func Describe(w io.Writer, mp *onnx.ModelProto) (err error) {
 		} else {
 			totalOK = false
 		}
-		fmt.Fprintf(tw, "  %s\t%s %s\t%s\n", clean(t.GetName()), dataTypeName(t.GetDataType()), dimsString(t.GetDims()), count)
+		where := ""
+		if t.GetDataLocation() == onnx.TensorProto_EXTERNAL {
+			where = " (external data"
+			for _, kv := range t.GetExternalData() {
+				if kv.GetKey() == "location" {
+					where += " in " + clean(kv.GetValue())
+				}
+			}
+			where += ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s %s\t%s%s\n", clean(t.GetName()), dataTypeName(t.GetDataType()), dimsString(t.GetDims()), count, where)
 	}
 	if totalOK {
 		fmt.Fprintf(tw, "  total\t\t%s\n", groupDigits(total))
@@ -131,6 +145,26 @@ func Describe(w io.Writer, mp *onnx.ModelProto) (err error) {
 		tw.Flush()
 	}
 	return ew.err
+}
+
+// unsortedAt finds the first node #i that reads an output of a later node #j.
+func unsortedAt(g *onnx.GraphProto) (i, j int, ok bool) {
+	producer := map[string]int{}
+	for k, n := range g.GetNode() {
+		for _, out := range n.GetOutput() {
+			if _, dup := producer[out]; out != "" && !dup {
+				producer[out] = k
+			}
+		}
+	}
+	for k, n := range g.GetNode() {
+		for _, in := range n.GetInput() {
+			if p, found := producer[in]; found && p > k {
+				return k, p, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // errWriter keeps the first write error and skips later writes.

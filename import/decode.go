@@ -1,14 +1,17 @@
 package onnximport
 
 import (
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/onnx"
+	"google.golang.org/protobuf/proto"
 )
 
 // DefaultMaxBytes is the input size limit when Options.MaxBytes is zero.
@@ -24,7 +27,7 @@ const (
 // Opset range of the default domain (ai.onnx) that the handlers implement.
 const (
 	MinOpset = 7
-	MaxOpset = 17
+	MaxOpset = 21
 )
 
 // ErrDataType is wrapped by errors about element types we do not read (float16,
@@ -46,6 +49,12 @@ type Options struct {
 	// for exports made with batch 1 and no dynamic axes, so that backend.Runner can
 	// run any batch size. Leave it off for graphs whose first dim is not a batch.
 	DynamicBatch bool
+	// ExternalDataDir is the folder that external tensor data
+	// (https://onnx.ai/onnx/repo-docs/ExternalData.html) is read from: the
+	// model's own folder. ReadFile sets it when it is empty; with Decode and an
+	// empty ExternalDataDir a model with external data is an error. Locations
+	// must stay inside this folder; what is read counts against MaxBytes.
+	ExternalDataDir string
 }
 
 // UnsupportedOpsetError reports a model whose opset for Domain is outside what the
@@ -60,13 +69,22 @@ func (e *UnsupportedOpsetError) Error() string {
 	if d == "" {
 		d = "ai.onnx"
 	}
-	return fmt.Sprintf("onnximport: %s opset %d is not supported (%d..%d are; hint: convert the model with onnx.version_converter.convert_version(model, 13))",
-		d, e.Version, MinOpset, MaxOpset)
+	if e.Domain != "" && e.Domain != "ai.onnx" {
+		return fmt.Sprintf("onnximport: %s opset %d is not supported (only the default domain ai.onnx is)", d, e.Version)
+	}
+	hint := "hint: re-export at an opset in that range, e.g. torch.onnx.export(..., opset_version=17)"
+	if e.Version < MinOpset {
+		hint = "hint: upgrade the model with onnx.version_converter.convert_version(model, 13); converters of onnx 1.12 and later handle opsets from 1"
+	}
+	return fmt.Sprintf("onnximport: %s opset %d is not supported (%d..%d are; %s)", d, e.Version, MinOpset, MaxOpset, hint)
 }
 
 // ReadFile reads and decodes the ONNX model at path (see Decode). A file larger
 // than opts.MaxBytes is refused before it is read.
 func ReadFile(path string, opts Options) (*graph.Model, error) {
+	if opts.ExternalDataDir == "" {
+		opts.ExternalDataDir = filepath.Dir(path)
+	}
 	data, err := readLimited(path, opts)
 	if err != nil {
 		return nil, err
@@ -98,9 +116,14 @@ func (o Options) maxBytes() int64 {
 // as graph.Batch. metadata_props go to Model.Meta, except "classes" (comma-separated
 // or a JSON array of strings), which becomes Model.Classes.
 //
+// Nodes need not be listed in topological order (keras2onnx 1.5 wrote them
+// unsorted; onnxruntime accepts that): Decode sorts them, keeping the file's order
+// where it can, and a cycle is a *FormatError. Tensors stored as external data
+// are read from Options.ExternalDataDir.
+//
 // Errors: *FormatError for malformed input, *UnsupportedOpError for an op or
 // attribute value we cannot represent, *UnsupportedOpsetError for an opset outside
-// 7..17; the graph's own validation errors are wrapped.
+// 7..21; the graph's own validation errors are wrapped.
 func Decode(data []byte, opts Options) (m *graph.Model, err error) {
 	mp, err := DecodeProto(data, opts)
 	if err != nil {
@@ -143,6 +166,12 @@ type importer struct {
 	// (fold.go); foldRead the parameters those ops read.
 	folded   map[string]*folded
 	foldRead map[string]bool
+	ext      *externalData
+	unsorted bool // the file's nodes were not in topological order
+	// padAlias: a zero Pad folded into the Conv(s) reading it (ops.go, pad).
+	padAlias map[string]*padAlias
+	// consumers counts, per value name, the nodes that read it.
+	consumers map[string][]*onnx.NodeProto
 }
 
 func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
@@ -152,6 +181,8 @@ func newImporter(mp *onnx.ModelProto, opts Options) (*importer, error) {
 		params: map[string]*graph.Tensor{}, consts: map[string]bool{},
 		names: map[string]bool{}, stats: map[string]bool{},
 		folded: map[string]*folded{}, foldRead: map[string]bool{},
+		ext:      &externalData{dir: opts.ExternalDataDir, left: opts.maxBytes() - int64(proto.Size(mp))},
+		padAlias: map[string]*padAlias{}, consumers: map[string][]*onnx.NodeProto{},
 	}
 	if imp.g == nil {
 		return nil, formatErr("", "no graph")
@@ -198,7 +229,7 @@ func (imp *importer) run() error {
 		if t == nil || t.GetName() == "" {
 			return formatErr("", "initializer #%d has no name", i)
 		}
-		p, err := decodeTensor(t)
+		p, err := decodeTensor(t, imp.ext)
 		if err != nil {
 			return err
 		}
@@ -216,7 +247,16 @@ func (imp *importer) run() error {
 			return err
 		}
 	}
-	for i, n := range g.GetNode() {
+	nodes, err := imp.sorted()
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		for _, in := range n.GetInput() {
+			imp.consumers[in] = append(imp.consumers[in], n)
+		}
+	}
+	for i, n := range nodes {
 		if err := imp.node(i, n); err != nil {
 			return err
 		}
@@ -527,4 +567,81 @@ func parseClasses(v string) ([]string, error) {
 		parts[i] = strings.TrimSpace(parts[i])
 	}
 	return parts, nil
+}
+
+// sorted returns the graph's nodes in topological order: a stable Kahn sort that
+// keeps the file's order wherever the file is already sorted. A value no node
+// produces (a graph input, an initializer, or an undefined name, reported later by
+// node) counts as available. A cycle is a *FormatError naming a node on it.
+func (imp *importer) sorted() ([]*onnx.NodeProto, error) {
+	nodes := imp.g.GetNode()
+	producer := map[string]int{}
+	for i, n := range nodes {
+		for _, out := range n.GetOutput() {
+			// A name already defined (input, initializer) or produced twice is
+			// reported by node in order; here it only must not make a cycle.
+			if _, dup := producer[out]; out != "" && !dup && !imp.defined(out) {
+				producer[out] = i
+			}
+		}
+	}
+	waiting := make([]int, len(nodes)) // inputs not yet produced, per node
+	readers := map[int][]int{}
+	for i, n := range nodes {
+		seen := map[int]bool{}
+		for _, in := range n.GetInput() {
+			if p, ok := producer[in]; ok && in != "" && !seen[p] {
+				seen[p] = true
+				waiting[i]++
+				readers[p] = append(readers[p], i)
+			}
+		}
+	}
+	// Always take the ready node that comes first in the file (a min-heap of
+	// indices): a sorted file comes out unchanged.
+	ready := &intHeap{}
+	for i := range nodes {
+		if waiting[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	out := make([]*onnx.NodeProto, 0, len(nodes))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		if i != len(out) {
+			imp.unsorted = true
+		}
+		out = append(out, nodes[i])
+		for _, r := range readers[i] {
+			if waiting[r]--; waiting[r] == 0 {
+				heap.Push(ready, r)
+			}
+		}
+	}
+	if len(out) < len(nodes) {
+		for j := range nodes {
+			if waiting[j] > 0 {
+				return nil, formatErr(nodes[j].GetName(), "the graph has a cycle: node #%d (%s) waits for its own outputs, directly or through a cycle before it", j, nodes[j].GetOpType())
+			}
+		}
+	}
+	return out, nil
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (imp *importer) defined(name string) bool {
+	_, ok := imp.shapes[name]
+	return ok
 }

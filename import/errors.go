@@ -26,15 +26,21 @@ func (e *UnsupportedOpError) Error() string {
 	if e.Reason != "" {
 		fmt.Fprintf(&b, ": %s", e.Reason)
 	}
-	// A hint in the manner of torch.onnx's UnsupportedOperatorError.
+	// A hint in the manner of torch.onnx's UnsupportedOperatorError: the
+	// reason's own hint, else one for the op, else what to do in general.
 	switch {
+	case strings.Contains(e.Reason, "hint:"):
+	case e.Reason != "" && opHints[e.Op] != "":
+		fmt.Fprintf(&b, " (hint: %s)", opHints[e.Op])
 	case e.Reason != "":
-		b.WriteString(" (hint: re-export the model without this option, or open an issue with the file)")
+		b.WriteString(" (hint: if onnxruntime runs this model, please open an onnxdigits issue with the file and this message)")
+	case e.Domain == "ai.onnx.ml":
+		b.WriteString(" (hint: ai.onnx.ml holds classical ML models such as skl2onnx's; onnxdigits imports neural networks in the default domain only)")
 	case e.Domain != "" && e.Domain != "ai.onnx":
 		b.WriteString(" (hint: custom-domain ops cannot be imported; export with standard ONNX ops only)")
 	default:
-		fmt.Fprintf(&b, " (hint: supported ops are %s; rewrite the model with them, e.g. torch.onnx.export with operator_export_type=ONNX and a supported opset 7..17)",
-			strings.Join(SupportedOps(), ", "))
+		fmt.Fprintf(&b, " (hint: supported ops are %s, and in shape computations known at import %s; export the model with those, e.g. torch.onnx.export at an opset in %d..%d)",
+			strings.Join(SupportedOps(), ", "), strings.Join(ShapeOps(), ", "), MinOpset, MaxOpset)
 	}
 	return b.String()
 }
@@ -64,4 +70,16 @@ func (e *FormatError) Unwrap() error { return e.Err }
 
 func formatErr(node, format string, args ...any) error {
 	return &FormatError{Node: node, Msg: fmt.Sprintf(format, args...)}
+}
+
+// opHints are ways out for ops that are supported only in some forms.
+var opHints = map[string]string{
+	"Cast":      "Cast is evaluated at import in shape computations only; a model that casts image data at run time needs that cast removed (cast the input before calling the model)",
+	"Concat":    "Concat is evaluated at import in shape computations only so far; float Concat of activations (e.g. Inception-style branches) is not implemented yet",
+	"Gather":    "Gather is evaluated at import in shape computations only; gathering from image data (embeddings) is not supported",
+	"Shape":     "Shape is evaluated at import; its result may only feed shape computations that end in Reshape's shape or Pad's pads",
+	"Reshape":   "Reshape needs a shape known at import: a constant, or computed from the input's shape (PyTorch's x.view(x.size(0), -1) and x.flatten(1) are)",
+	"Pad":       "export with the padding inside the Conv (nn.Conv2d(..., padding=p)) instead of a separate pad",
+	"Unsqueeze": "Unsqueeze of run-time data is imported as a Reshape that keeps the batch dim first; inserting a dim before the batch is not supported",
+	"Squeeze":   "Squeeze of run-time data is imported as a Reshape that keeps the batch dim first; squeezing the batch dim is not supported",
 }

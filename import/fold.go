@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/onnx"
 )
 
 // Import-time constant folding of integer shape computations.
@@ -28,13 +29,57 @@ import (
 // entries), so that a small file cannot make the importer allocate much.
 const maxFoldElements = 1 << 16
 
-// folded is an int64 tensor computed at import time.
+// folded is an int64 or float tensor computed at import time.
 type folded struct {
 	dims  []int
-	vals  []int64
-	batch []bool // batch[i]: vals[i] is the batch size, known only at run time; nil if none is
-	op    string // the shape op and node that made it, for errors
+	vals  []int64   // int64 values (nil for a float tensor)
+	fl    []float64 // float values, when isFloat
+	batch []bool    // batch[i]: value i is the batch size, known only at run time; nil if none is
+	op    string    // the shape op and node that made it, for errors
 	node  string
+	// isFloat: the tensor is float (FLOAT or DOUBLE in the file, held as
+	// float64); Cast and the arithmetic of MATLAB's 'same' padding make them.
+	isFloat bool
+}
+
+// size is the number of elements.
+func (f *folded) size() int {
+	if f.isFloat {
+		return len(f.fl)
+	}
+	return len(f.vals)
+}
+
+// pick returns the elements of f at the given flat indices, with dims.
+func (f *folded) pick(dims []int, idx []int) *folded {
+	out := &folded{dims: dims, isFloat: f.isFloat, batch: make([]bool, len(idx))}
+	if f.isFloat {
+		out.fl = make([]float64, len(idx))
+	} else {
+		out.vals = make([]int64, len(idx))
+	}
+	for k, i := range idx {
+		if f.isFloat {
+			out.fl[k] = f.fl[i]
+		} else {
+			out.vals[k] = f.vals[i]
+		}
+		out.batch[k] = f.isBatch(i)
+	}
+	return out
+}
+
+// reshaped is f with other dims (same elements).
+func (f *folded) reshaped(dims []int) *folded {
+	return &folded{dims: dims, vals: f.vals, fl: f.fl, batch: f.batch, isFloat: f.isFloat}
+}
+
+// float returns element i as float64.
+func (f *folded) float(i int) float64 {
+	if f.isFloat {
+		return f.fl[i]
+	}
+	return float64(f.vals[i])
 }
 
 func (f *folded) isBatch(i int) bool { return f.batch != nil && f.batch[i] }
@@ -64,7 +109,15 @@ func (c *nodeCtx) known(i int, name string) (*folded, error) {
 	}
 	if p := c.constant(name); p != nil {
 		if p.Int64 == nil {
-			return nil, c.shapeOnly("input #%d %q is float (int64 is expected)", i, name)
+			if len(p.Data) > maxFoldElements {
+				return nil, c.shapeOnly("input #%d %q has %d elements (limit %d)", i, name, len(p.Data), maxFoldElements)
+			}
+			c.imp.foldRead[name] = true
+			f := &folded{dims: p.Dims, fl: make([]float64, len(p.Data)), isFloat: true}
+			for j, v := range p.Data {
+				f.fl[j] = float64(v)
+			}
+			return f, nil
 		}
 		c.imp.foldRead[name] = true
 		return &folded{dims: p.Dims, vals: p.Int64}, nil
@@ -87,20 +140,24 @@ func (c *nodeCtx) fixed(i int, name string) (*folded, error) {
 
 // fold defines output name as the folded value f made by this node.
 func (c *nodeCtx) fold(name string, f *folded) error {
-	if len(f.vals) > maxFoldElements {
-		return c.shapeOnly("the result has %d elements (limit %d)", len(f.vals), maxFoldElements)
+	if f.size() > maxFoldElements {
+		return c.shapeOnly("the result has %d elements (limit %d)", f.size(), maxFoldElements)
 	}
 	if len(f.dims) > 8 {
 		return c.formatf("result rank %d is above 8", len(f.dims))
 	}
-	if n := prodInts(f.dims); n != len(f.vals) || f.batch != nil && len(f.batch) != n {
-		return fmt.Errorf("onnximport: internal error: %s node %q folded %d values for dims %v", c.n.GetOpType(), c.label, len(f.vals), f.dims)
+	if n := prodInts(f.dims); n != f.size() || f.batch != nil && len(f.batch) != n {
+		return fmt.Errorf("onnximport: internal error: %s node %q folded %d values for dims %v", c.n.GetOpType(), c.label, f.size(), f.dims)
 	}
 	if !slices.Contains(f.batch, true) {
 		f.batch = nil
 	}
 	f.op, f.node = c.n.GetOpType(), c.n.GetName()
-	if err := c.imp.define(name, f.dims, graph.Int64, c.label); err != nil {
+	dt := graph.Int64
+	if f.isFloat {
+		dt = graph.Float32
+	}
+	if err := c.imp.define(name, f.dims, dt, c.label); err != nil {
 		return err
 	}
 	c.imp.folded[name] = f
@@ -186,16 +243,19 @@ func gather(c *nodeCtx) error {
 	if len(idx.vals) > maxFoldElements {
 		return c.shapeOnly("%d indices (limit %d)", len(idx.vals), maxFoldElements)
 	}
-	n := len(data.vals)
-	f := &folded{dims: slices.Clone(idx.dims), vals: make([]int64, len(idx.vals)), batch: make([]bool, len(idx.vals))}
+	if idx.isFloat {
+		return c.formatf("indices %q are float", ins[1])
+	}
+	n := data.size()
+	pos := make([]int, len(idx.vals))
 	for i, j := range idx.vals {
 		k, err := c.axis("index", j, n)
 		if err != nil {
 			return err
 		}
-		f.vals[i], f.batch[i] = data.vals[k], data.isBatch(k)
+		pos[i] = k
 	}
-	return c.fold(outs[0], f)
+	return c.fold(outs[0], data.pick(slices.Clone(idx.dims), pos))
 }
 
 // squeezeAxes reads the axes of Squeeze and Unsqueeze: the attribute before opset
@@ -217,6 +277,9 @@ func (c *nodeCtx) squeezeAxes(ins []string) ([]int64, bool, error) {
 	if len(f.dims) != 1 {
 		return nil, false, c.formatf("axes %q has dims %v, want 1-D", ins[1], f.dims)
 	}
+	if f.isFloat {
+		return nil, false, c.formatf("axes %q are float", ins[1])
+	}
 	return f.vals, true, nil
 }
 
@@ -233,6 +296,9 @@ func unsqueeze(c *nodeCtx) error {
 	}
 	if !given {
 		return c.formatf("axes is required")
+	}
+	if c.runTime(ins[0]) {
+		return c.reshapeTo(ins[0], outs[0], unsqueezed(c.shape(ins[0]), axes))
 	}
 	x, err := c.known(0, ins[0])
 	if err != nil {
@@ -263,7 +329,7 @@ func unsqueeze(c *nodeCtx) error {
 			j++
 		}
 	}
-	return c.fold(outs[0], &folded{dims: dims, vals: x.vals, batch: x.batch})
+	return c.fold(outs[0], x.reshaped(dims))
 }
 
 // squeeze: https://onnx.ai/onnx/operators/onnx__Squeeze.html (axes attribute
@@ -276,6 +342,17 @@ func squeeze(c *nodeCtx) error {
 	axes, given, err := c.squeezeAxes(ins)
 	if err != nil {
 		return err
+	}
+	if c.runTime(ins[0]) {
+		s := c.shape(ins[0])
+		if !given {
+			for i, d := range s {
+				if d == 1 {
+					axes = append(axes, int64(i))
+				}
+			}
+		}
+		return c.reshapeTo(ins[0], outs[0], squeezed(s, axes))
 	}
 	x, err := c.known(0, ins[0])
 	if err != nil {
@@ -301,7 +378,7 @@ func squeeze(c *nodeCtx) error {
 	if dims == nil {
 		dims = []int{}
 	}
-	return c.fold(outs[0], &folded{dims: dims, vals: x.vals, batch: x.batch})
+	return c.fold(outs[0], x.reshaped(dims))
 }
 
 // concat: https://onnx.ai/onnx/operators/onnx__Concat.html of known 1-D int64
@@ -313,6 +390,11 @@ func concat(c *nodeCtx) error {
 	}
 	if !c.a.has("axis") {
 		return c.formatf("axis is required")
+	}
+	for _, in := range ins {
+		if c.runTime(in) {
+			return c.unsupported("Concat of float tensors computed at run time is not implemented yet (only shape vectors known at import are concatenated; open an issue with the file)")
+		}
 	}
 	if _, err := c.axis("axis", c.a.int("axis", 0), 1); err != nil {
 		return err
@@ -329,21 +411,28 @@ func concat(c *nodeCtx) error {
 		if len(x.dims) != 1 {
 			return c.shapeOnly("input #%d %q has rank %d (only 1-D shape vectors are folded)", i, in, len(x.dims))
 		}
-		if len(f.vals)+len(x.vals) > maxFoldElements {
+		if i == 0 {
+			f.isFloat = x.isFloat
+		} else if x.isFloat != f.isFloat {
+			return c.formatf("input #%d %q has another element type than input #0", i, in)
+		}
+		if f.size()+x.size() > maxFoldElements {
 			return c.shapeOnly("the result has more than %d elements", maxFoldElements)
 		}
-		for j, v := range x.vals {
-			f.vals = append(f.vals, v)
+		f.vals = append(f.vals, x.vals...)
+		f.fl = append(f.fl, x.fl...)
+		for j := range x.size() {
 			f.batch = append(f.batch, x.isBatch(j))
 		}
 	}
-	f.dims[0] = len(f.vals)
+	f.dims[0] = f.size()
 	return c.fold(outs[0], f)
 }
 
-// cast: https://onnx.ai/onnx/operators/onnx__Cast.html to INT64 of a known
-// tensor: int64 values pass, float initializers or constants are truncated toward
-// zero (NaN, infinities and values out of int64 range are errors).
+// cast: https://onnx.ai/onnx/operators/onnx__Cast.html (saturate since opset 19,
+// for float8 only) of a known tensor: to INT64, INT32, INT16, INT8, UINT8 or BOOL
+// (held as int64; floats truncated toward zero, NaN, infinities and values out of
+// int64 range are errors), or to FLOAT, DOUBLE or FLOAT16 (held as float64).
 func cast(c *nodeCtx) error {
 	ins, outs, err := c.io(1, 1, 1, 1)
 	if err != nil {
@@ -353,32 +442,47 @@ func cast(c *nodeCtx) error {
 		return c.formatf("attribute \"to\" is required")
 	}
 	to := int32(c.a.int("to", 0))
+	if c.opset() >= 19 {
+		c.a.int("saturate", 1)
+	}
 	if c.a.err != nil {
 		return c.a.err
-	}
-	if to != dtInt64 {
-		return c.shapeOnly("cast to %s (only INT64 is)", dtypeName(to))
-	}
-	if p := c.constant(ins[0]); p != nil && p.Int64 == nil && c.imp.folded[ins[0]] == nil {
-		c.imp.foldRead[ins[0]] = true
-		f := &folded{dims: slices.Clone(p.Dims), vals: make([]int64, len(p.Data))}
-		if len(p.Data) > maxFoldElements {
-			return c.shapeOnly("input %q has %d elements (limit %d)", ins[0], len(p.Data), maxFoldElements)
-		}
-		for i, v := range p.Data {
-			t := math.Trunc(float64(v))
-			if !(t >= math.MinInt64 && t < math.MaxInt64) {
-				return c.formatf("value %g at #%d does not fit int64", v, i)
-			}
-			f.vals[i] = int64(t)
-		}
-		return c.fold(outs[0], f)
 	}
 	x, err := c.known(0, ins[0])
 	if err != nil {
 		return err
 	}
-	return c.fold(outs[0], &folded{dims: x.dims, vals: x.vals, batch: x.batch})
+	switch to {
+	case int32(onnx.TensorProto_FLOAT), int32(onnx.TensorProto_DOUBLE), int32(onnx.TensorProto_FLOAT16):
+		f := &folded{dims: x.dims, fl: make([]float64, x.size()), batch: x.batch, isFloat: true}
+		for i := range f.fl {
+			f.fl[i] = x.float(i)
+		}
+		return c.fold(outs[0], f)
+	case dtInt64, dtInt32, int32(onnx.TensorProto_INT16), int32(onnx.TensorProto_INT8),
+		int32(onnx.TensorProto_UINT8), int32(onnx.TensorProto_BOOL):
+		if !x.isFloat && to == dtInt64 {
+			return c.fold(outs[0], x.reshaped(x.dims))
+		}
+		f := &folded{dims: x.dims, vals: make([]int64, x.size()), batch: x.batch}
+		for i := range f.vals {
+			v := x.float(i)
+			switch {
+			case to == int32(onnx.TensorProto_BOOL):
+				if v != 0 || !x.isFloat && x.vals[i] != 0 {
+					f.vals[i] = 1
+				}
+			case !x.isFloat:
+				f.vals[i] = x.vals[i]
+			case math.Trunc(v) >= math.MinInt64 && math.Trunc(v) < math.MaxInt64:
+				f.vals[i] = int64(math.Trunc(v))
+			default:
+				return c.formatf("value %g at #%d does not fit int64", v, i)
+			}
+		}
+		return c.fold(outs[0], f)
+	}
+	return c.shapeOnly("cast to %s (int64, int32, int16, int8, uint8, bool, float, double and float16 are)", dtypeName(to))
 }
 
 // slice: https://onnx.ai/onnx/operators/onnx__Slice.html of a known 1-D vector:
@@ -419,6 +523,9 @@ func slice(c *nodeCtx) error {
 			if len(f.dims) != 1 {
 				return c.formatf("input #%d %q has dims %v, want 1-D", i, ins[i], f.dims)
 			}
+			if f.isFloat {
+				return c.formatf("input #%d %q is float", i, ins[i])
+			}
 			vecs[i-1] = f.vals
 		}
 		starts, ends, axes, steps = vecs[0], vecs[1], vecs[2], vecs[3]
@@ -438,18 +545,16 @@ func slice(c *nodeCtx) error {
 	if step == 0 {
 		return c.formatf("step 0")
 	}
-	n := len(x.vals)
+	n := x.size()
 	start, end := bound(starts[0], n, 0, int64(n)), bound(ends[0], n, 0, int64(n))
 	if step < 0 {
 		start, end = bound(starts[0], n, 0, int64(n)-1), bound(ends[0], n, -1, int64(n)-1)
 	}
-	f := &folded{dims: []int{0}}
+	var pos []int
 	for i := start; (step > 0 && i < end || step < 0 && i > end) && i >= 0 && i < int64(n); i += step {
-		f.vals = append(f.vals, x.vals[i])
-		f.batch = append(f.batch, x.isBatch(int(i)))
+		pos = append(pos, int(i))
 	}
-	f.dims[0] = len(f.vals)
-	return c.fold(outs[0], f)
+	return c.fold(outs[0], x.pick([]int{len(pos)}, pos))
 }
 
 // constantOfShape: https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html
@@ -470,7 +575,7 @@ func constantOfShape(c *nodeCtx) error {
 	}
 	value := &graph.Tensor{Dims: []int{1}, Data: []float32{0}}
 	if t := c.a.tensor("value"); t != nil {
-		if value, err = decodeTensor(t); err != nil {
+		if value, err = decodeTensor(t, c.imp.ext); err != nil {
 			return err
 		}
 		if value.Size() != 1 {
@@ -479,6 +584,9 @@ func constantOfShape(c *nodeCtx) error {
 	}
 	if c.a.err != nil {
 		return c.a.err
+	}
+	if s.isFloat {
+		return c.formatf("shape %q is float", ins[0])
 	}
 	dims64 := s.vals
 	dims, n, err := tensorDims(c.label, dims64)
@@ -509,16 +617,18 @@ func constantOfShape(c *nodeCtx) error {
 // position; anywhere else the reshape would depend on the batch size in a way
 // graph.Reshape cannot express.
 func (c *nodeCtx) foldedShape(f *folded, shapeName string, x []int, allowZero bool) (string, error) {
-	if len(f.dims) != 1 {
-		return "", c.formatf("shape input %q has dims %v, want 1-D", shapeName, f.dims)
+	if len(f.dims) != 1 || f.isFloat {
+		return "", c.formatf("shape input %q has dims %v, want 1-D int64", shapeName, f.dims)
 	}
 	vals := slices.Clone(f.vals)
 	for i := range vals {
 		if !f.isBatch(i) {
 			continue
 		}
-		if allowZero {
-			return "", c.unsupported("allowzero=1 with a shape %q computed from the batch size", shapeName)
+		if allowZero && slices.Contains(f.vals, 0) {
+			// A literal 0 means a zero-size dim under allowzero=1, so the batch
+			// entry cannot be written as 0 (copy) beside it.
+			return "", c.unsupported("allowzero=1 with both a 0 and the batch size in the shape %q", shapeName)
 		}
 		if i >= len(x) || x[i] != graph.Batch {
 			return "", c.unsupported("shape %q holds the batch size at position %d, where the data input %s has no batch dim: only keeping the batch dim in place is supported",
@@ -552,4 +662,98 @@ func (imp *importer) pruneFolded() {
 		}
 		return false
 	})
+}
+
+// runTime reports whether name is a float value computed at run time (a node
+// output or graph input), not a constant or folded value.
+func (c *nodeCtx) runTime(name string) bool {
+	return c.imp.folded[name] == nil && c.constant(name) == nil && c.imp.types[name] == graph.Float32
+}
+
+// unsqueezed returns x with dims of size 1 inserted at axes (of the result), or
+// nil if an axis is out of range or repeated.
+func unsqueezed(x []int, axes []int64) []int {
+	r := len(x) + len(axes)
+	ones := make([]bool, r)
+	for _, a := range axes {
+		if a < 0 {
+			a += int64(r)
+		}
+		if a < 0 || a >= int64(r) || ones[a] {
+			return nil
+		}
+		ones[a] = true
+	}
+	out := make([]int, 0, r)
+	j := 0
+	for k := range r {
+		if ones[k] {
+			out = append(out, 1)
+		} else {
+			out = append(out, x[j])
+			j++
+		}
+	}
+	return out
+}
+
+// squeezed returns x without the dims at axes (each of size 1), or nil if an
+// axis is out of range or not of size 1.
+func squeezed(x []int, axes []int64) []int {
+	drop := make([]bool, len(x))
+	for _, a := range axes {
+		if a < 0 {
+			a += int64(len(x))
+		}
+		if a < 0 || a >= int64(len(x)) || x[a] != 1 {
+			return nil
+		}
+		drop[a] = true
+	}
+	out := []int{}
+	for i, d := range x {
+		if !drop[i] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// reshapeTo adds Squeeze or Unsqueeze of a run-time value as a graph.Reshape to
+// shape (nil: the axes did not fit). The batch dim must stay first: the reshape
+// copies it (0) from the input.
+func (c *nodeCtx) reshapeTo(in, out string, shape []int) error {
+	x := c.shape(in)
+	if shape == nil {
+		return c.formatf("axes do not fit the input %s", graph.FormatDims(x))
+	}
+	vals := make([]int64, len(shape))
+	for i, d := range shape {
+		vals[i] = int64(d)
+		if d == graph.Batch {
+			if i != 0 || len(x) == 0 || x[0] != graph.Batch {
+				return c.unsupported("%s would move the batch dim of %s (only axes after the batch dim are supported)", c.n.GetOpType(), graph.FormatDims(x))
+			}
+			vals[i] = 0
+		}
+	}
+	name := c.imp.uniqueParamName(c.name + ".shape")
+	c.imp.consts[name] = true
+	if err := c.imp.addParam(&graph.Tensor{Name: name, Dims: []int{len(vals)}, Int64: vals,
+		Doc: fmt.Sprintf("%s of a run-time value, as a Reshape", c.n.GetOpType())}); err != nil {
+		return err
+	}
+	return c.add(&graph.Reshape{}, []string{in, name}, []string{out})
+}
+
+// materialize makes a float folded value into a constant parameter that graph
+// nodes can read, and returns its name.
+func (imp *importer) materialize(name string, f *folded) (string, error) {
+	p := &graph.Tensor{Name: imp.uniqueParamName(name + ".value"), Dims: slices.Clone(f.dims), Data: make([]float32, len(f.fl)),
+		Doc: fmt.Sprintf("computed at import by %s node %q", f.op, f.node)}
+	for i, v := range f.fl {
+		p.Data[i] = float32(v)
+	}
+	imp.consts[p.Name] = true
+	return p.Name, imp.addParam(p)
 }

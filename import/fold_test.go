@@ -237,7 +237,7 @@ func TestFoldErrors(t *testing.T) {
 			},
 			inputs:  []*onnx.ValueInfoProto{vi("x", f32, "N", 4)},
 			outputs: []*onnx.ValueInfoProto{vi("y", f32, 2)},
-		}, "Cast", "/Cast", "cast to FLOAT (only INT64 is)"},
+		}, "Cast", "/Cast", `its value "y" is graph output #0`},
 		{"batch moved", shapeModel(13, []*onnx.NodeProto{
 			node("Shape", "/Shape", []string{"r"}, []string{"s"}),
 			constInts("zero", []int64{1}, 0),
@@ -289,11 +289,16 @@ func TestFoldErrors(t *testing.T) {
 			},
 			outputs: []*onnx.ValueInfoProto{vi("y", f32, 1<<10, 1<<10)},
 		}, "ConstantOfShape", "/ConstantOfShape", "the result has 1048576 elements (limit 65536)"},
-		{"reshape allowzero with the batch", func() modelSpec {
+		{"reshape allowzero with a 0 and the batch", func() modelSpec {
 			s := shapeModel(14, viewChain(14), "N", 24)
+			for _, n := range s.nodes {
+				if n.GetName() == "minus1/Constant" {
+					n.Attribute[0].T.Int64Data = []int64{0}
+				}
+			}
 			s.nodes[len(s.nodes)-1].Attribute = []*onnx.AttributeProto{attrInt("allowzero", 1)}
 			return s
-		}(), "Reshape", "/Reshape", "allowzero=1 with a shape"},
+		}(), "Reshape", "/Reshape", "allowzero=1 with both a 0 and the batch size"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -320,7 +325,9 @@ func TestFoldErrors(t *testing.T) {
 
 func TestShapeOps(t *testing.T) {
 	ops := ShapeOps()
-	want := []string{"Cast", "Concat", "ConstantOfShape", "Gather", "Shape", "Slice", "Squeeze", "Unsqueeze"}
+	want := []string{"Abs", "And", "Cast", "Ceil", "Concat", "ConstantOfShape", "Equal", "Floor", "Gather", "Greater",
+		"Less", "Max", "Min", "Mod", "Neg", "Not", "Or", "Pow", "Range", "ReduceMax", "ReduceMin", "ReduceProd",
+		"ReduceSum", "Round", "Shape", "Slice", "Split", "Sqrt", "Squeeze", "Unsqueeze", "Where"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("ShapeOps() = %v, want %v", ops, want)
 	}

@@ -22,11 +22,18 @@ const fuzzRunLimit = 1 << 16
 // same shapes, after its protobuf is re-encoded; and building and running it
 // (batch 1, zero inputs) either works or returns an error. Seeds: the models in
 // testdata/node, testdata/*.onnx (PyTorch's shape computations) and testdata/fuzz,
-// hand-built shape computations, and a few Debian conformance models if present.
+// the foreign-shaped models of ../testdata/foreign (Pad, run-time Unsqueeze,
+// MATLAB's 'same' padding arithmetic, unsorted nodes, external data, which the
+// fuzzed models may name: their folder is ExternalDataDir), hand-built shape
+// computations, and a few Debian conformance models if present.
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/node/*/model.onnx")
 	more, _ := filepath.Glob("testdata/*.onnx")
 	seeds = append(seeds, more...)
+	for _, name := range []string{"torch_o9_fixed", "torch_o11_dyn", "torch_o17_extdata", "tf2onnx_nhw_o13", "keras2onnx_nhwc255_o9", "matlab_same_o14"} {
+		seeds = append(seeds, filepath.Join(foreignDir, name+".onnx"))
+	}
+	opts := Options{ExternalDataDir: foreignDir}
 	for _, opset := range []int64{11, 13} {
 		f.Add(shapeModel(opset, viewChain(opset), "N", 24).bytes(f))
 	}
@@ -39,7 +46,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := Decode(data, Options{})
+		m, err := Decode(data, opts)
 		if err != nil {
 			return
 		}
@@ -51,7 +58,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		m2, err := Decode(again, Options{})
+		m2, err := Decode(again, opts)
 		if err != nil {
 			t.Fatalf("decodes, but not after a re-encode: %v", err)
 		}

@@ -81,7 +81,16 @@ func (c *nodeCtx) add(op graph.Op, ins, outs []string) error {
 			continue
 		}
 		if f := c.imp.folded[v]; f != nil {
-			return c.imp.notFolded(f, v, fmt.Sprintf("feeds input #%d of %s node %q", i, c.n.GetOpType(), c.n.GetName()))
+			if !f.isFloat || f.hasBatch() {
+				return c.imp.notFolded(f, v, fmt.Sprintf("feeds input #%d of %s node %q", i, c.n.GetOpType(), c.n.GetName()))
+			}
+			// A float value computed at import (from constants): a constant.
+			p, err := c.imp.materialize(v, f)
+			if err != nil {
+				return err
+			}
+			ins = slices.Clone(ins)
+			ins[i], v = p, p
 		}
 		in[i] = c.shape(v)
 		consts[i] = c.constant(v)

@@ -17,13 +17,13 @@ type handler struct {
 // handlers is the one dispatch point: ONNX op type (default domain) -> handler.
 // SupportedOps prints its keys; COVERAGE.md describes what each accepts.
 var handlers = map[string]handler{
-	"Add":                {elementwise("Add"), "https://onnx.ai/onnx/operators/onnx__Add.html"},
+	"Add":                {foldOr(foldBinary("Add"), elementwise("Add")), "https://onnx.ai/onnx/operators/onnx__Add.html"},
 	"ArgMax":             {argMax, "https://onnx.ai/onnx/operators/onnx__ArgMax.html"},
 	"AveragePool":        {averagePool, "https://onnx.ai/onnx/operators/onnx__AveragePool.html"},
 	"BatchNormalization": {batchNorm, "https://onnx.ai/onnx/operators/onnx__BatchNormalization.html"},
 	"Constant":           {constant, "https://onnx.ai/onnx/operators/onnx__Constant.html"},
 	"Conv":               {conv, "https://onnx.ai/onnx/operators/onnx__Conv.html"},
-	"Div":                {elementwise("Div"), "https://onnx.ai/onnx/operators/onnx__Div.html"},
+	"Div":                {foldOr(foldBinary("Div"), elementwise("Div")), "https://onnx.ai/onnx/operators/onnx__Div.html"},
 	"Dropout":            {dropout, "https://onnx.ai/onnx/operators/onnx__Dropout.html"},
 	"Flatten":            {flatten, "https://onnx.ai/onnx/operators/onnx__Flatten.html"},
 	"Gemm":               {gemm, "https://onnx.ai/onnx/operators/onnx__Gemm.html"},
@@ -32,11 +32,12 @@ var handlers = map[string]handler{
 	"LogSoftmax":         {softmax(true), "https://onnx.ai/onnx/operators/onnx__LogSoftmax.html"},
 	"MatMul":             {matMul, "https://onnx.ai/onnx/operators/onnx__MatMul.html"},
 	"MaxPool":            {maxPool, "https://onnx.ai/onnx/operators/onnx__MaxPool.html"},
-	"Mul":                {elementwise("Mul"), "https://onnx.ai/onnx/operators/onnx__Mul.html"},
+	"Pad":                {pad, "https://onnx.ai/onnx/operators/onnx__Pad.html"},
+	"Mul":                {foldOr(foldBinary("Mul"), elementwise("Mul")), "https://onnx.ai/onnx/operators/onnx__Mul.html"},
 	"Relu":               {relu, "https://onnx.ai/onnx/operators/onnx__Relu.html"},
 	"Reshape":            {reshape, "https://onnx.ai/onnx/operators/onnx__Reshape.html"},
 	"Softmax":            {softmax(false), "https://onnx.ai/onnx/operators/onnx__Softmax.html"},
-	"Sub":                {elementwise("Sub"), "https://onnx.ai/onnx/operators/onnx__Sub.html"},
+	"Sub":                {foldOr(foldBinary("Sub"), elementwise("Sub")), "https://onnx.ai/onnx/operators/onnx__Sub.html"},
 	"Transpose":          {transpose, "https://onnx.ai/onnx/operators/onnx__Transpose.html"},
 }
 
@@ -44,7 +45,30 @@ var handlers = map[string]handler{
 // at import time on known inputs, they never become graph nodes. ShapeOps prints
 // their keys.
 var shapeHandlers = map[string]handler{
+	"Abs":             {foldUnary("Abs"), "https://onnx.ai/onnx/operators/onnx__Abs.html"},
+	"And":             {foldBinary("And"), "https://onnx.ai/onnx/operators/onnx__And.html"},
 	"Cast":            {cast, "https://onnx.ai/onnx/operators/onnx__Cast.html"},
+	"Ceil":            {foldUnary("Ceil"), "https://onnx.ai/onnx/operators/onnx__Ceil.html"},
+	"Equal":           {foldBinary("Equal"), "https://onnx.ai/onnx/operators/onnx__Equal.html"},
+	"Floor":           {foldUnary("Floor"), "https://onnx.ai/onnx/operators/onnx__Floor.html"},
+	"Greater":         {foldBinary("Greater"), "https://onnx.ai/onnx/operators/onnx__Greater.html"},
+	"Less":            {foldBinary("Less"), "https://onnx.ai/onnx/operators/onnx__Less.html"},
+	"Max":             {foldBinary("Max"), "https://onnx.ai/onnx/operators/onnx__Max.html"},
+	"Min":             {foldBinary("Min"), "https://onnx.ai/onnx/operators/onnx__Min.html"},
+	"Mod":             {foldBinary("Mod"), "https://onnx.ai/onnx/operators/onnx__Mod.html"},
+	"Neg":             {foldUnary("Neg"), "https://onnx.ai/onnx/operators/onnx__Neg.html"},
+	"Not":             {foldUnary("Not"), "https://onnx.ai/onnx/operators/onnx__Not.html"},
+	"Or":              {foldBinary("Or"), "https://onnx.ai/onnx/operators/onnx__Or.html"},
+	"Pow":             {foldBinary("Pow"), "https://onnx.ai/onnx/operators/onnx__Pow.html"},
+	"Range":           {foldRange, "https://onnx.ai/onnx/operators/onnx__Range.html"},
+	"ReduceMax":       {foldReduce("ReduceMax"), "https://onnx.ai/onnx/operators/onnx__ReduceMax.html"},
+	"ReduceMin":       {foldReduce("ReduceMin"), "https://onnx.ai/onnx/operators/onnx__ReduceMin.html"},
+	"ReduceProd":      {foldReduce("ReduceProd"), "https://onnx.ai/onnx/operators/onnx__ReduceProd.html"},
+	"ReduceSum":       {foldReduce("ReduceSum"), "https://onnx.ai/onnx/operators/onnx__ReduceSum.html"},
+	"Round":           {foldUnary("Round"), "https://onnx.ai/onnx/operators/onnx__Round.html"},
+	"Split":           {foldSplit, "https://onnx.ai/onnx/operators/onnx__Split.html"},
+	"Sqrt":            {foldUnary("Sqrt"), "https://onnx.ai/onnx/operators/onnx__Sqrt.html"},
+	"Where":           {foldWhere, "https://onnx.ai/onnx/operators/onnx__Where.html"},
 	"Concat":          {concat, "https://onnx.ai/onnx/operators/onnx__Concat.html"},
 	"ConstantOfShape": {constantOfShape, "https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html"},
 	"Gather":          {gather, "https://onnx.ai/onnx/operators/onnx__Gather.html"},
@@ -190,7 +214,7 @@ func conv(c *nodeCtx) error {
 		return c.unsupported("only 2-D convolution is supported (X %v, W %v)", x, w)
 	}
 	if g := c.a.int("group", 1); g != 1 {
-		return c.unsupported("group %d (grouped or depthwise convolution)", g)
+		return c.unsupported("group %d (grouped or depthwise convolution) is not implemented yet (hint: a depthwise conv can be rewritten as %d group-1 Convs and a Concat; or open an issue with the file)", g, g)
 	}
 	kernel, err := c.checkInts("kernel_shape", c.a.ints("kernel_shape"), 2, 1, maxWindow)
 	if err != nil {
@@ -211,6 +235,12 @@ func conv(c *nodeCtx) error {
 		Strides:     [2]int{win.strides[0], win.strides[1]},
 		Pads:        [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]},
 		Dilations:   [2]int{win.dilations[0], win.dilations[1]},
+	}
+	if a := c.imp.padAlias[ins[0]]; a != nil {
+		// A zero Pad before this conv (pad.go): pad inside the conv instead.
+		ins = slices.Clone(ins)
+		ins[0] = a.src
+		op.Pads = [4]int{op.Pads[0] + a.begin[0], op.Pads[1] + a.begin[1], op.Pads[2] + a.end[0], op.Pads[3] + a.end[1]}
 	}
 	return c.add(op, ins, outs)
 }
@@ -254,7 +284,7 @@ func pool(c *nodeCtx, average bool) error {
 		// storage_order only affects the Indices output, which we reject.
 		c.a.int("storage_order", 0)
 	}
-	win, err := c.window(x, kernel, !average && c.opset() >= 10)
+	win, err := c.window(x, kernel, !average && c.opset() >= 10 || average && c.opset() >= 19)
 	if err != nil {
 		return err
 	}
@@ -344,7 +374,7 @@ func identity(c *nodeCtx) error {
 		return err
 	}
 	if f := c.imp.folded[ins[0]]; f != nil {
-		return c.fold(outs[0], &folded{dims: f.dims, vals: f.vals, batch: f.batch}) // within a shape computation
+		return c.fold(outs[0], f.reshaped(f.dims)) // within a shape computation
 	}
 	return c.add(&graph.Identity{}, ins, outs)
 }
@@ -377,7 +407,12 @@ func flatten(c *nodeCtx) error {
 }
 
 // reshape: https://onnx.ai/onnx/operators/onnx__Reshape.html (shape is input #1
-// since opset 5; allowzero since 14). The shape must be a constant.
+// since opset 5; allowzero since 14). The shape must be known at import: a
+// constant, or a shape computation folded at import (fold.go), whose batch
+// entries become 0 (copy the input's batch dim). Under Options.DynamicBatch a
+// constant shape whose first entry is the fixed batch of 1 that the export was
+// traced with ([1,256], [1,-1]: the zoo's mnist-8, PyTorch without dynamic axes)
+// gets 0 there too, so that the model runs at any batch size.
 func reshape(c *nodeCtx) error {
 	ins, outs, err := c.io(2, 2, 1, 1)
 	if err != nil {
@@ -387,22 +422,35 @@ func reshape(c *nodeCtx) error {
 	if c.opset() >= 14 {
 		allowZero = c.a.bool("allowzero", false)
 	}
+	x := c.shape(ins[0])
 	if f := c.imp.folded[ins[1]]; f != nil {
-		name, err := c.foldedShape(f, ins[1], c.shape(ins[0]), allowZero)
+		name, err := c.foldedShape(f, ins[1], x, allowZero)
 		if err != nil {
 			return err
 		}
-		ins = []string{ins[0], name}
+		return c.add(&graph.Reshape{}, []string{ins[0], name}, outs)
 	}
 	s := c.constant(ins[1])
 	if s == nil || s.Int64 == nil {
-		return c.unsupported("shape input %q must be an int64 initializer or Constant", ins[1])
+		return c.unsupported("shape input %q is computed at run time from values not known at import (hint: export with a static shape, e.g. x.flatten(1) or x.view(x.size(0), -1), which the importer folds)", ins[1])
 	}
 	if len(s.Dims) != 1 {
 		return c.formatf("shape input %q has dims %v, want 1-D", ins[1], s.Dims)
 	}
 	if allowZero && slices.Contains(s.Int64, 0) {
 		return c.unsupported("allowzero=1 with a 0 in the shape (zero-size tensors)")
+	}
+	if c.imp.opts.DynamicBatch && len(x) > 0 && x[0] == graph.Batch && len(s.Int64) > 0 && s.Int64[0] == 1 {
+		vals := slices.Clone(s.Int64)
+		vals[0] = 0
+		name := c.imp.uniqueParamName(ins[1] + ".batch")
+		c.imp.consts[name] = true
+		c.imp.foldRead[ins[1]] = true // dropped unless another node reads it
+		if err := c.imp.addParam(&graph.Tensor{Name: name, Dims: []int{len(vals)}, Int64: vals,
+			Doc: fmt.Sprintf("%s with its leading 1 (the batch the model was exported with) read as the batch (Options.DynamicBatch)", ins[1])}); err != nil {
+			return err
+		}
+		ins = []string{ins[0], name}
 	}
 	return c.add(&graph.Reshape{}, ins, outs)
 }
@@ -553,7 +601,7 @@ func constant(c *nodeCtx) error {
 	given := 0
 	if t := c.a.tensor("value"); t != nil {
 		given++
-		if p, err = decodeTensor(t); err != nil {
+		if p, err = decodeTensor(t, c.imp.ext); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,13 @@ package onnximport
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/onnx"
@@ -48,11 +54,11 @@ func tensorDims(name string, dims []int64) ([]int, int, error) {
 // float_data or little-endian raw_data), DOUBLE (converted to float32; a finite value
 // out of float32 range is an error), INT64 and INT32 (as int64, for shapes). The
 // element count is checked against the data present before anything is allocated.
-func decodeTensor(t *onnx.TensorProto) (*graph.Tensor, error) {
+//
+// A tensor with data_location EXTERNAL has its bytes in another file (ext reads
+// them, see externalData); ext nil makes that an error.
+func decodeTensor(t *onnx.TensorProto, ext *externalData) (*graph.Tensor, error) {
 	name := t.GetName()
-	if t.GetDataLocation() == onnx.TensorProto_EXTERNAL || len(t.GetExternalData()) > 0 {
-		return nil, formatErr(name, "external data is not supported (save the model with all tensors inside the file)")
-	}
 	if t.GetSegment() != nil {
 		return nil, formatErr(name, "segmented tensors are not supported")
 	}
@@ -61,6 +67,18 @@ func decodeTensor(t *onnx.TensorProto) (*graph.Tensor, error) {
 		return nil, err
 	}
 	raw := t.GetRawData()
+	if t.GetDataLocation() == onnx.TensorProto_EXTERNAL || len(t.GetExternalData()) > 0 {
+		if t.GetDataLocation() != onnx.TensorProto_EXTERNAL {
+			return nil, formatErr(name, "has external_data entries but data_location is not EXTERNAL")
+		}
+		size := elemSize(t.GetDataType())
+		if size == 0 {
+			return nil, &FormatError{Node: name, Msg: "tensor type " + dtypeName(t.GetDataType()) + " is not supported (float, double, int32 and int64 are)", Err: ErrDataType}
+		}
+		if raw, err = ext.read(t, int64(n)*int64(size)); err != nil {
+			return nil, err
+		}
+	}
 	out := &graph.Tensor{Name: name, Dims: dims, Doc: t.GetDocString()}
 	// count checks the number of values in a typed field or raw_data (of size bytes
 	// each), and that only one of them is used.
@@ -142,4 +160,91 @@ func decodeTensor(t *onnx.TensorProto) (*graph.Tensor, error) {
 		out.Data = []float32{}
 	}
 	return out, nil
+}
+
+// elemSize is the byte size of one element of the types decodeTensor reads, or 0.
+func elemSize(dt int32) int {
+	switch dt {
+	case dtFloat, dtInt32:
+		return 4
+	case dtDouble, dtInt64:
+		return 8
+	}
+	return 0
+}
+
+// externalData reads tensor bytes stored outside the model file
+// (https://onnx.ai/onnx/repo-docs/ExternalData.html): each tensor names a file
+// (location, relative to the model's folder), an offset and a length. Locations
+// that are absolute or leave the folder (.., symlinks pointing out) are refused,
+// sizes are checked against the file before anything is allocated, and the
+// total read is capped by Options.MaxBytes.
+type externalData struct {
+	dir  string // the model's folder; "" when the model came without a path
+	left int64  // bytes that may still be read
+}
+
+func (e *externalData) read(t *onnx.TensorProto, want int64) ([]byte, error) {
+	name := t.GetName()
+	if e == nil || e.dir == "" {
+		return nil, formatErr(name, "the tensor's data is in an external file, which needs the model's folder: read the model with onnximport.ReadFile or set Options.ExternalDataDir")
+	}
+	var location string
+	offset, length := int64(0), int64(-1)
+	for _, kv := range t.GetExternalData() {
+		k, v := kv.GetKey(), kv.GetValue()
+		switch k {
+		case "location":
+			location = v
+		case "offset", "length":
+			x, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || x < 0 {
+				return nil, formatErr(name, "external data %s %q is not a non-negative integer", k, v)
+			}
+			if k == "offset" {
+				offset = x
+			} else {
+				length = x
+			}
+		case "checksum":
+		default:
+			return nil, formatErr(name, "unknown external data key %q", k)
+		}
+	}
+	switch {
+	case location == "":
+		return nil, formatErr(name, "external data has no location")
+	case filepath.IsAbs(location) || !filepath.IsLocal(location):
+		return nil, formatErr(name, "external data location %q must be a relative path inside the model's folder (no absolute paths, no ..)", location)
+	case length >= 0 && length != want:
+		return nil, formatErr(name, "external data length %d does not match dims %v (%d bytes)", length, t.GetDims(), want)
+	case want > e.left:
+		return nil, formatErr(name, "external data of %d bytes exceeds what may still be read (%d of Options.MaxBytes)", want, e.left)
+	}
+	root, err := os.OpenRoot(e.dir)
+	if err != nil {
+		return nil, &FormatError{Node: name, Msg: "opening the model's folder for external data", Err: err}
+	}
+	defer root.Close()
+	f, err := root.Open(location) // refuses symlinks that leave dir
+	if err != nil {
+		return nil, &FormatError{Node: name, Msg: fmt.Sprintf("external data file %q", location), Err: err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &FormatError{Node: name, Msg: fmt.Sprintf("external data file %q", location), Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, formatErr(name, "external data file %q is not a regular file", location)
+	}
+	if offset > st.Size() || want > st.Size()-offset {
+		return nil, formatErr(name, "external data file %q has %d bytes, the tensor needs %d at offset %d", location, st.Size(), want, offset)
+	}
+	buf := make([]byte, want)
+	if _, err := f.ReadAt(buf, offset); err != nil && !(errors.Is(err, io.EOF) && want == 0) {
+		return nil, &FormatError{Node: name, Msg: fmt.Sprintf("reading external data file %q", location), Err: err}
+	}
+	e.left -= want
+	return buf, nil
 }
