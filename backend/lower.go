@@ -39,7 +39,12 @@ func (b *Builder) lower(n *graph.Node) ([]*G.Node, error) {
 	case *graph.MatMul:
 		return b.lowerMatMul(n)
 	case *graph.Binary:
+		if op.Kind == "Max" || op.Kind == "Min" || op.Kind == "Pow" {
+			return b.lowerMore(n)
+		}
 		return b.lowerBinary(op, n)
+	case *graph.Unary, *graph.Pad, *graph.Concat, *graph.Slice, *graph.Expand, *graph.Tile, *graph.Reduce, *graph.Resize:
+		return b.lowerMore(n)
 	case *graph.Softmax:
 		return b.lowerSoftmax(op, n)
 	case *graph.ArgMax:

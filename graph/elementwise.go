@@ -4,18 +4,19 @@ import (
 	"fmt"
 )
 
-// Binary is an elementwise Add, Sub, Mul or Div with numpy broadcasting
-// (https://onnx.ai/onnx/operators/onnx__Add.html and siblings). The input
+// Binary is an elementwise Add, Sub, Mul, Div, Max, Min or Pow with numpy
+// broadcasting (https://onnx.ai/onnx/operators/onnx__Add.html and siblings;
+// Max and Min of more than two inputs are imported as a chain). The input
 // normalization of our models is a Sub of the training mean image.
 type Binary struct {
-	Kind string // "Add", "Sub", "Mul" or "Div"
+	Kind string // "Add", "Sub", "Mul", "Div", "Max", "Min" or "Pow"
 }
 
 func (o *Binary) Type() string { return o.Kind }
 
 func (o *Binary) check() error {
 	switch o.Kind {
-	case "Add", "Sub", "Mul", "Div":
+	case "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow":
 		return nil
 	}
 	return fmt.Errorf("unknown elementwise op %q", o.Kind)

@@ -6,7 +6,8 @@ import "encoding/gob"
 // with encoding/gob, as training checkpoints do.
 func init() {
 	for _, op := range []Op{&Conv{}, &BatchNorm{}, &Relu{}, &Pool{}, &GlobalAveragePool{}, &Flatten{},
-		&Reshape{}, &Transpose{}, &Identity{}, &Dropout{}, &Gemm{}, &MatMul{}, &Binary{}, &Softmax{}, &ArgMax{}} {
+		&Reshape{}, &Transpose{}, &Identity{}, &Dropout{}, &Gemm{}, &MatMul{}, &Binary{}, &Softmax{}, &ArgMax{},
+		&Unary{}, &Pad{}, &Concat{}, &Slice{}, &Expand{}, &Tile{}, &Reduce{}, &Resize{}} {
 		gob.Register(op)
 	}
 }

@@ -136,8 +136,8 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "conv group", data: with(func(s *modelSpec) {
 			s.inputs = []*onnx.ValueInfoProto{vi("x", onnx.TensorProto_FLOAT, "N", 2, 5, 5)}
 			s.inits = []*onnx.TensorProto{floatInit("w", []int64{2, 1, 1, 1}, 1, 1)}
-			s.nodes = []*onnx.NodeProto{node("Conv", "c", []string{"x", "w"}, []string{"y"}, attrInt("group", 2))}
-		}), want: "group 2", as: &unsupported},
+			s.nodes = []*onnx.NodeProto{node("Conv", "c", []string{"x", "w"}, []string{"y"}, attrInt("group", 3))}
+		}), want: "group 3 does not fit X [-1 2 5 5] and W [2 1 1 1]", as: &format},
 		{name: "gemm without C before opset 11", data: with(func(s *modelSpec) {
 			s.opset = 9
 			s.inits = []*onnx.TensorProto{floatInit("w", []int64{3, 1}, 1, 1, 1)}

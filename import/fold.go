@@ -485,30 +485,13 @@ func cast(c *nodeCtx) error {
 	return c.shapeOnly("cast to %s (int64, int32, int16, int8, uint8, bool, float, double and float16 are)", dtypeName(to))
 }
 
-// slice: https://onnx.ai/onnx/operators/onnx__Slice.html of a known 1-D vector:
-// starts, ends and axes attributes before opset 10; inputs starts, ends and the
-// optional axes and steps since.
-func slice(c *nodeCtx) error {
-	minIn, maxIn := 3, 5
-	if c.opset() < 10 {
-		minIn, maxIn = 1, 1
-	}
-	ins, outs, err := c.io(minIn, maxIn, 1, 1)
-	if err != nil {
-		return err
-	}
-	x, err := c.known(0, ins[0])
-	if err != nil {
-		return err
-	}
-	if len(x.dims) != 1 {
-		return c.shapeOnly("data %q has rank %d (only 1-D shape vectors are folded)", ins[0], len(x.dims))
-	}
-	var starts, ends, axes, steps []int64
+// sliceParams reads Slice's starts, ends, axes and steps: attributes before
+// opset 10, inputs (known at import) since.
+func (c *nodeCtx) sliceParams(ins []string) (starts, ends, axes, steps []int64, err error) {
 	if c.opset() < 10 {
 		starts, ends, axes = c.a.ints("starts"), c.a.ints("ends"), c.a.ints("axes")
 		if starts == nil || ends == nil {
-			return c.formatf("starts and ends are required")
+			return nil, nil, nil, nil, c.formatf("starts and ends are required")
 		}
 	} else {
 		vecs := make([][]int64, 4)
@@ -518,43 +501,261 @@ func slice(c *nodeCtx) error {
 			}
 			f, err := c.fixed(i, ins[i])
 			if err != nil {
-				return err
+				return nil, nil, nil, nil, err
 			}
-			if len(f.dims) != 1 {
-				return c.formatf("input #%d %q has dims %v, want 1-D", i, ins[i], f.dims)
-			}
-			if f.isFloat {
-				return c.formatf("input #%d %q is float", i, ins[i])
+			if len(f.dims) != 1 || f.isFloat {
+				return nil, nil, nil, nil, c.formatf("input #%d %q has dims %v, want a 1-D int64 tensor", i, ins[i], f.dims)
 			}
 			vecs[i-1] = f.vals
 		}
 		starts, ends, axes, steps = vecs[0], vecs[1], vecs[2], vecs[3]
 	}
-	if len(starts) != 1 || len(ends) != 1 || axes != nil && len(axes) != 1 || steps != nil && len(steps) != 1 {
-		return c.formatf("starts %v, ends %v, axes %v and steps %v must each have one value for 1-D data", starts, ends, axes, steps)
+	k := len(starts)
+	if len(ends) != k || axes != nil && len(axes) != k || steps != nil && len(steps) != k {
+		return nil, nil, nil, nil, c.formatf("starts %v, ends %v, axes %v and steps %v differ in length", starts, ends, axes, steps)
 	}
-	if axes != nil {
-		if _, err := c.axis("axis", axes[0], 1); err != nil {
-			return err
+	if axes == nil {
+		for i := range k {
+			axes = append(axes, int64(i))
 		}
 	}
-	step := int64(1)
-	if steps != nil {
-		step = steps[0]
+	if steps == nil {
+		for range k {
+			steps = append(steps, 1)
+		}
 	}
-	if step == 0 {
-		return c.formatf("step 0")
-	}
-	n := x.size()
-	start, end := bound(starts[0], n, 0, int64(n)), bound(ends[0], n, 0, int64(n))
+	return starts, ends, axes, steps, nil
+}
+
+// sliceRange resolves one axis of a Slice against a dim of length n: the
+// indices taken, in order (https://onnx.ai/onnx/operators/onnx__Slice.html:
+// negative bounds count from the end, then clamping).
+func sliceRange(start, end, step int64, n int) []int {
+	s, e := bound(start, n, 0, int64(n)), bound(end, n, 0, int64(n))
 	if step < 0 {
-		start, end = bound(starts[0], n, 0, int64(n)-1), bound(ends[0], n, -1, int64(n)-1)
+		s, e = bound(start, n, 0, int64(n)-1), bound(end, n, -1, int64(n)-1)
 	}
 	var pos []int
-	for i := start; (step > 0 && i < end || step < 0 && i > end) && i >= 0 && i < int64(n); i += step {
+	for i := s; (step > 0 && i < e || step < 0 && i > e) && i >= 0 && i < int64(n); i += step {
 		pos = append(pos, int(i))
 	}
-	return c.fold(outs[0], x.pick([]int{len(pos)}, pos))
+	return pos
+}
+
+// slice: https://onnx.ai/onnx/operators/onnx__Slice.html: starts, ends and axes
+// attributes before opset 10; inputs starts, ends and the optional axes and
+// steps since. Known data of any rank folds; run-time data becomes one graph
+// Slice per sliced axis (steps of 1 only).
+func slice(c *nodeCtx) error {
+	minIn, maxIn := 3, 5
+	if c.opset() < 10 {
+		minIn, maxIn = 1, 1
+	}
+	ins, outs, err := c.io(minIn, maxIn, 1, 1)
+	if err != nil {
+		return err
+	}
+	starts, ends, axes, steps, err := c.sliceParams(ins)
+	if err != nil {
+		return err
+	}
+	var x *folded
+	var dims []int
+	if c.runTime(ins[0]) {
+		dims = c.shape(ins[0])
+	} else {
+		if x, err = c.known(0, ins[0]); err != nil {
+			return err
+		}
+		dims = x.dims
+	}
+	r := len(dims)
+	take := make([][]int, r) // per dim, the indices kept (nil: all)
+	for i := range starts {
+		a, err := c.axis("axis", axes[i], r)
+		if err != nil {
+			return err
+		}
+		if steps[i] == 0 {
+			return c.formatf("step 0")
+		}
+		if take[a] != nil {
+			return c.formatf("axis %d is given twice", axes[i])
+		}
+		if dims[a] == graph.Batch {
+			if starts[i] == 0 && ends[i] >= math.MaxInt32 && steps[i] == 1 {
+				continue // the whole batch dim
+			}
+			return c.unsupported("slicing the batch dim")
+		}
+		take[a] = sliceRange(starts[i], ends[i], steps[i], dims[a])
+		if take[a] == nil {
+			take[a] = []int{}
+		}
+	}
+	if x == nil {
+		// Run-time data: contiguous ranges only, one Slice per axis.
+		in := ins[0]
+		var todo []int
+		for a, t := range take {
+			if t != nil && len(t) != dims[a] {
+				todo = append(todo, a)
+			}
+		}
+		if len(todo) == 0 {
+			return c.add(&graph.Identity{}, ins[:1], outs)
+		}
+		for k, a := range todo {
+			t := take[a]
+			if len(t) == 0 || t[len(t)-1]-t[0] != len(t)-1 {
+				return c.unsupported("Slice of run-time data with a step other than 1 or an empty result")
+			}
+			out := outs[0]
+			if k < len(todo)-1 {
+				out = c.temp(fmt.Sprintf("slice%d", a))
+			}
+			if err := c.add(&graph.Slice{Axis: a, Start: t[0], End: t[0] + len(t)}, []string{in}, []string{out}); err != nil {
+				return err
+			}
+			in = out
+		}
+		return nil
+	}
+	if x.hasBatch() && len(dims) != 1 {
+		return c.shapeOnly("data %q holds the batch size and has rank %d", ins[0], len(dims))
+	}
+	outDims := make([]int, r)
+	for a := range r {
+		if take[a] == nil {
+			take[a] = make([]int, dims[a])
+			for i := range take[a] {
+				take[a][i] = i
+			}
+		}
+		outDims[a] = len(take[a])
+	}
+	n := prodInts(outDims)
+	if n < 0 {
+		return c.shapeOnly("the result has more than %d elements", maxFoldElements)
+	}
+	st := make([]int, r)
+	k := 1
+	for a := r - 1; a >= 0; a-- {
+		st[a] = k
+		k *= dims[a]
+	}
+	pos := make([]int, n)
+	idx := make([]int, r)
+	for i := range n {
+		off := 0
+		for a := range r {
+			off += take[a][idx[a]] * st[a]
+		}
+		pos[i] = off
+		for a := r - 1; a >= 0; a-- {
+			if idx[a]++; idx[a] < outDims[a] {
+				break
+			}
+			idx[a] = 0
+		}
+	}
+	return c.fold(outs[0], x.pick(outDims, pos))
+}
+
+// foldReshape reshapes a folded value (PyTorch's pad computations reshape the
+// pads vector to (-1, 2)): 0 copies the input dim, -1 is inferred.
+func foldReshape(c *nodeCtx) error {
+	ins, outs, err := c.io(2, 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	allowZero := c.opset() >= 14 && c.a.bool("allowzero", false)
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	s, err := c.fixed(1, ins[1])
+	if err != nil {
+		return err
+	}
+	if s.isFloat || len(s.dims) != 1 {
+		return c.formatf("shape %q must be a 1-D int64 tensor", ins[1])
+	}
+	dims := make([]int, len(s.vals))
+	infer, known := -1, 1
+	for i, v := range s.vals {
+		switch {
+		case v == 0 && !allowZero && i < len(x.dims):
+			dims[i] = x.dims[i]
+		case v == -1 && infer < 0:
+			infer = i
+			continue
+		case v < 0 || v > maxFoldElements:
+			return c.formatf("shape %v does not fit %v", s.vals, x.dims)
+		default:
+			dims[i] = int(v)
+		}
+		known *= max(dims[i], 1)
+	}
+	if infer >= 0 {
+		if known == 0 || x.size()%known != 0 {
+			return c.formatf("shape %v does not fit %v", s.vals, x.dims)
+		}
+		dims[infer] = x.size() / known
+	}
+	if prodInts(dims) != x.size() {
+		return c.formatf("shape %v does not fit %v", s.vals, x.dims)
+	}
+	return c.fold(outs[0], x.reshaped(dims))
+}
+
+// foldTranspose transposes a folded value.
+func foldTranspose(c *nodeCtx) error {
+	ins, outs, err := c.io(1, 1, 1, 1)
+	if err != nil {
+		return err
+	}
+	x, err := c.known(0, ins[0])
+	if err != nil {
+		return err
+	}
+	r := len(x.dims)
+	perm, err := c.checkInts("perm", c.a.ints("perm"), r, 0, int64(max(r-1, 0)))
+	if err != nil {
+		return err
+	}
+	if perm == nil {
+		for i := range r {
+			perm = append(perm, r-1-i)
+		}
+	}
+	dims := make([]int, r)
+	for i, p := range perm {
+		dims[i] = x.dims[p]
+	}
+	st := make([]int, r)
+	k := 1
+	for a := r - 1; a >= 0; a-- {
+		st[a] = k
+		k *= x.dims[a]
+	}
+	n := x.size()
+	pos := make([]int, n)
+	idx := make([]int, r)
+	for i := range n {
+		off := 0
+		for a := range r {
+			off += idx[a] * st[perm[a]]
+		}
+		pos[i] = off
+		for a := r - 1; a >= 0; a-- {
+			if idx[a]++; idx[a] < dims[a] {
+				break
+			}
+			idx[a] = 0
+		}
+	}
+	return c.fold(outs[0], x.pick(dims, pos))
 }
 
 // constantOfShape: https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html

@@ -325,9 +325,8 @@ func TestFoldErrors(t *testing.T) {
 
 func TestShapeOps(t *testing.T) {
 	ops := ShapeOps()
-	want := []string{"Abs", "And", "Cast", "Ceil", "Concat", "ConstantOfShape", "Equal", "Floor", "Gather", "Greater",
-		"Less", "Max", "Min", "Mod", "Neg", "Not", "Or", "Pow", "Range", "ReduceMax", "ReduceMin", "ReduceProd",
-		"ReduceSum", "Round", "Shape", "Slice", "Split", "Sqrt", "Squeeze", "Unsqueeze", "Where"}
+	want := []string{"And", "Cast", "Ceil", "ConstantOfShape", "Equal", "Floor", "Gather", "Greater",
+		"Less", "Mod", "Not", "Or", "Range", "Round", "Shape", "Where"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("ShapeOps() = %v, want %v", ops, want)
 	}

@@ -17,35 +17,61 @@ type handler struct {
 // handlers is the one dispatch point: ONNX op type (default domain) -> handler.
 // SupportedOps prints its keys; COVERAGE.md describes what each accepts.
 var handlers = map[string]handler{
+	"Abs":                {foldOr(foldUnary("Abs"), unary("Abs")), "https://onnx.ai/onnx/operators/onnx__Abs.html"},
 	"Add":                {foldOr(foldBinary("Add"), elementwise("Add")), "https://onnx.ai/onnx/operators/onnx__Add.html"},
 	"ArgMax":             {argMax, "https://onnx.ai/onnx/operators/onnx__ArgMax.html"},
 	"AveragePool":        {averagePool, "https://onnx.ai/onnx/operators/onnx__AveragePool.html"},
 	"BatchNormalization": {batchNorm, "https://onnx.ai/onnx/operators/onnx__BatchNormalization.html"},
+	"Clip":               {clip, "https://onnx.ai/onnx/operators/onnx__Clip.html"},
+	"Concat":             {foldOr(concat, floatConcat), "https://onnx.ai/onnx/operators/onnx__Concat.html"},
 	"Constant":           {constant, "https://onnx.ai/onnx/operators/onnx__Constant.html"},
 	"Conv":               {conv, "https://onnx.ai/onnx/operators/onnx__Conv.html"},
 	"Div":                {foldOr(foldBinary("Div"), elementwise("Div")), "https://onnx.ai/onnx/operators/onnx__Div.html"},
 	"Dropout":            {dropout, "https://onnx.ai/onnx/operators/onnx__Dropout.html"},
+	"Elu":                {elu, "https://onnx.ai/onnx/operators/onnx__Elu.html"},
+	"Exp":                {unary("Exp"), "https://onnx.ai/onnx/operators/onnx__Exp.html"},
+	"Expand":             {expand, "https://onnx.ai/onnx/operators/onnx__Expand.html"},
 	"Flatten":            {flatten, "https://onnx.ai/onnx/operators/onnx__Flatten.html"},
 	"Gemm":               {gemm, "https://onnx.ai/onnx/operators/onnx__Gemm.html"},
 	"GlobalAveragePool":  {globalAveragePool, "https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html"},
 	"Identity":           {identity, "https://onnx.ai/onnx/operators/onnx__Identity.html"},
+	"LeakyRelu":          {leakyRelu, "https://onnx.ai/onnx/operators/onnx__LeakyRelu.html"},
+	"Log":                {unary("Log"), "https://onnx.ai/onnx/operators/onnx__Log.html"},
 	"LogSoftmax":         {softmax(true), "https://onnx.ai/onnx/operators/onnx__LogSoftmax.html"},
 	"MatMul":             {matMul, "https://onnx.ai/onnx/operators/onnx__MatMul.html"},
+	"Max":                {foldOr(foldBinary("Max"), maxMin("Max")), "https://onnx.ai/onnx/operators/onnx__Max.html"},
 	"MaxPool":            {maxPool, "https://onnx.ai/onnx/operators/onnx__MaxPool.html"},
-	"Pad":                {pad, "https://onnx.ai/onnx/operators/onnx__Pad.html"},
+	"Min":                {foldOr(foldBinary("Min"), maxMin("Min")), "https://onnx.ai/onnx/operators/onnx__Min.html"},
 	"Mul":                {foldOr(foldBinary("Mul"), elementwise("Mul")), "https://onnx.ai/onnx/operators/onnx__Mul.html"},
+	"Neg":                {foldOr(foldUnary("Neg"), unary("Neg")), "https://onnx.ai/onnx/operators/onnx__Neg.html"},
+	"Pad":                {pad, "https://onnx.ai/onnx/operators/onnx__Pad.html"},
+	"Pow":                {foldOr(foldBinary("Pow"), pow), "https://onnx.ai/onnx/operators/onnx__Pow.html"},
+	"ReduceMax":          {foldOr(foldReduce("ReduceMax"), reduce("ReduceMax")), "https://onnx.ai/onnx/operators/onnx__ReduceMax.html"},
+	"ReduceMean":         {reduce("ReduceMean"), "https://onnx.ai/onnx/operators/onnx__ReduceMean.html"},
+	"ReduceMin":          {foldOr(foldReduce("ReduceMin"), reduce("ReduceMin")), "https://onnx.ai/onnx/operators/onnx__ReduceMin.html"},
+	"ReduceProd":         {foldOr(foldReduce("ReduceProd"), reduce("ReduceProd")), "https://onnx.ai/onnx/operators/onnx__ReduceProd.html"},
+	"ReduceSum":          {foldOr(foldReduce("ReduceSum"), reduce("ReduceSum")), "https://onnx.ai/onnx/operators/onnx__ReduceSum.html"},
 	"Relu":               {relu, "https://onnx.ai/onnx/operators/onnx__Relu.html"},
-	"Reshape":            {reshape, "https://onnx.ai/onnx/operators/onnx__Reshape.html"},
+	"Reshape":            {foldOr(foldReshape, reshape), "https://onnx.ai/onnx/operators/onnx__Reshape.html"},
+	"Resize":             {resize(false), "https://onnx.ai/onnx/operators/onnx__Resize.html"},
+	"Sigmoid":            {unary("Sigmoid"), "https://onnx.ai/onnx/operators/onnx__Sigmoid.html"},
+	"Slice":              {slice, "https://onnx.ai/onnx/operators/onnx__Slice.html"},
 	"Softmax":            {softmax(false), "https://onnx.ai/onnx/operators/onnx__Softmax.html"},
+	"Split":              {foldOr(foldSplit, floatSplit), "https://onnx.ai/onnx/operators/onnx__Split.html"},
+	"Sqrt":               {foldOr(foldUnary("Sqrt"), unary("Sqrt")), "https://onnx.ai/onnx/operators/onnx__Sqrt.html"},
 	"Sub":                {foldOr(foldBinary("Sub"), elementwise("Sub")), "https://onnx.ai/onnx/operators/onnx__Sub.html"},
-	"Transpose":          {transpose, "https://onnx.ai/onnx/operators/onnx__Transpose.html"},
+	"Squeeze":            {squeeze, "https://onnx.ai/onnx/operators/onnx__Squeeze.html"},
+	"Tanh":               {unary("Tanh"), "https://onnx.ai/onnx/operators/onnx__Tanh.html"},
+	"Tile":               {tile, "https://onnx.ai/onnx/operators/onnx__Tile.html"},
+	"Transpose":          {foldOr(foldTranspose, transpose), "https://onnx.ai/onnx/operators/onnx__Transpose.html"},
+	"Unsqueeze":          {unsqueeze, "https://onnx.ai/onnx/operators/onnx__Unsqueeze.html"},
+	"Upsample":           {resize(true), "https://onnx.ai/onnx/operators/onnx__Upsample.html"},
 }
 
 // shapeHandlers are the ops of integer shape computations (fold.go): evaluated
 // at import time on known inputs, they never become graph nodes. ShapeOps prints
 // their keys.
 var shapeHandlers = map[string]handler{
-	"Abs":             {foldUnary("Abs"), "https://onnx.ai/onnx/operators/onnx__Abs.html"},
 	"And":             {foldBinary("And"), "https://onnx.ai/onnx/operators/onnx__And.html"},
 	"Cast":            {cast, "https://onnx.ai/onnx/operators/onnx__Cast.html"},
 	"Ceil":            {foldUnary("Ceil"), "https://onnx.ai/onnx/operators/onnx__Ceil.html"},
@@ -53,29 +79,15 @@ var shapeHandlers = map[string]handler{
 	"Floor":           {foldUnary("Floor"), "https://onnx.ai/onnx/operators/onnx__Floor.html"},
 	"Greater":         {foldBinary("Greater"), "https://onnx.ai/onnx/operators/onnx__Greater.html"},
 	"Less":            {foldBinary("Less"), "https://onnx.ai/onnx/operators/onnx__Less.html"},
-	"Max":             {foldBinary("Max"), "https://onnx.ai/onnx/operators/onnx__Max.html"},
-	"Min":             {foldBinary("Min"), "https://onnx.ai/onnx/operators/onnx__Min.html"},
 	"Mod":             {foldBinary("Mod"), "https://onnx.ai/onnx/operators/onnx__Mod.html"},
-	"Neg":             {foldUnary("Neg"), "https://onnx.ai/onnx/operators/onnx__Neg.html"},
 	"Not":             {foldUnary("Not"), "https://onnx.ai/onnx/operators/onnx__Not.html"},
 	"Or":              {foldBinary("Or"), "https://onnx.ai/onnx/operators/onnx__Or.html"},
-	"Pow":             {foldBinary("Pow"), "https://onnx.ai/onnx/operators/onnx__Pow.html"},
 	"Range":           {foldRange, "https://onnx.ai/onnx/operators/onnx__Range.html"},
-	"ReduceMax":       {foldReduce("ReduceMax"), "https://onnx.ai/onnx/operators/onnx__ReduceMax.html"},
-	"ReduceMin":       {foldReduce("ReduceMin"), "https://onnx.ai/onnx/operators/onnx__ReduceMin.html"},
-	"ReduceProd":      {foldReduce("ReduceProd"), "https://onnx.ai/onnx/operators/onnx__ReduceProd.html"},
-	"ReduceSum":       {foldReduce("ReduceSum"), "https://onnx.ai/onnx/operators/onnx__ReduceSum.html"},
 	"Round":           {foldUnary("Round"), "https://onnx.ai/onnx/operators/onnx__Round.html"},
-	"Split":           {foldSplit, "https://onnx.ai/onnx/operators/onnx__Split.html"},
-	"Sqrt":            {foldUnary("Sqrt"), "https://onnx.ai/onnx/operators/onnx__Sqrt.html"},
 	"Where":           {foldWhere, "https://onnx.ai/onnx/operators/onnx__Where.html"},
-	"Concat":          {concat, "https://onnx.ai/onnx/operators/onnx__Concat.html"},
 	"ConstantOfShape": {constantOfShape, "https://onnx.ai/onnx/operators/onnx__ConstantOfShape.html"},
 	"Gather":          {gather, "https://onnx.ai/onnx/operators/onnx__Gather.html"},
 	"Shape":           {shapeOp, "https://onnx.ai/onnx/operators/onnx__Shape.html"},
-	"Slice":           {slice, "https://onnx.ai/onnx/operators/onnx__Slice.html"},
-	"Squeeze":         {squeeze, "https://onnx.ai/onnx/operators/onnx__Squeeze.html"},
-	"Unsqueeze":       {unsqueeze, "https://onnx.ai/onnx/operators/onnx__Unsqueeze.html"},
 }
 
 // ShapeOps returns the ONNX op types Decode evaluates at import time in shape
@@ -203,20 +215,26 @@ func (c *nodeCtx) window(x []int, kernel []int, withDilations bool) (*windowAttr
 }
 
 // conv: https://onnx.ai/onnx/operators/onnx__Conv.html (opsets 1, 11: v11 only
-// relaxed auto_pad rules). 2-D, group 1; bias, if any, must be an initializer.
+// relaxed auto_pad rules). 2-D and 1-D (as a 2-D conv of height 1 between two
+// Reshapes); group g > 1 (grouped and depthwise) as g Slices of the input's
+// channels, g Convs with the matching slices of W and B, and a Concat. W and the
+// bias must be initializers when they are sliced or reshaped; otherwise the bias
+// must still be one.
 func conv(c *nodeCtx) error {
 	ins, outs, err := c.io(2, 3, 1, 1)
 	if err != nil {
 		return err
 	}
 	x, w := c.shape(ins[0]), c.shape(ins[1])
-	if len(x) != 4 || len(w) != 4 {
-		return c.unsupported("only 2-D convolution is supported (X %v, W %v)", x, w)
+	if len(x) != len(w) || len(x) != 4 && len(x) != 3 {
+		return c.unsupported("only 1-D and 2-D convolution are supported (X %v, W %v)", x, w)
 	}
-	if g := c.a.int("group", 1); g != 1 {
-		return c.unsupported("group %d (grouped or depthwise convolution) is not implemented yet (hint: a depthwise conv can be rewritten as %d group-1 Convs and a Concat; or open an issue with the file)", g, g)
+	k := len(x) - 2
+	group := c.a.int("group", 1)
+	if group < 1 || x[1] == graph.Batch || group > int64(x[1]) || x[1]%int(group) != 0 || w[0]%int(group) != 0 || w[1]*int(group) != x[1] {
+		return c.formatf("group %d does not fit X %v and W %v", group, x, w)
 	}
-	kernel, err := c.checkInts("kernel_shape", c.a.ints("kernel_shape"), 2, 1, maxWindow)
+	kernel, err := c.checkInts("kernel_shape", c.a.ints("kernel_shape"), k, 1, maxWindow)
 	if err != nil {
 		return err
 	}
@@ -230,11 +248,17 @@ func conv(c *nodeCtx) error {
 	if len(ins) == 3 && ins[2] != "" && c.constant(ins[2]) == nil {
 		return c.unsupported("bias %q must be an initializer", ins[2])
 	}
-	op := &graph.Conv{
-		KernelShape: [2]int{kernel[0], kernel[1]},
-		Strides:     [2]int{win.strides[0], win.strides[1]},
-		Pads:        [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]},
-		Dilations:   [2]int{win.dilations[0], win.dilations[1]},
+	op := &graph.Conv{}
+	if k == 2 {
+		op.KernelShape = [2]int{kernel[0], kernel[1]}
+		op.Strides = [2]int{win.strides[0], win.strides[1]}
+		op.Pads = [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]}
+		op.Dilations = [2]int{win.dilations[0], win.dilations[1]}
+	} else {
+		op.KernelShape = [2]int{1, kernel[0]}
+		op.Strides = [2]int{1, win.strides[0]}
+		op.Pads = [4]int{0, win.begin[0], 0, win.end[0]}
+		op.Dilations = [2]int{1, win.dilations[0]}
 	}
 	if a := c.imp.padAlias[ins[0]]; a != nil {
 		// A zero Pad before this conv (pad.go): pad inside the conv instead.
@@ -242,7 +266,93 @@ func conv(c *nodeCtx) error {
 		ins[0] = a.src
 		op.Pads = [4]int{op.Pads[0] + a.begin[0], op.Pads[1] + a.begin[1], op.Pads[2] + a.end[0], op.Pads[3] + a.end[1]}
 	}
-	return c.add(op, ins, outs)
+	if k == 2 && group == 1 {
+		return c.add(op, ins, outs)
+	}
+	wp := c.constant(ins[1])
+	if wp == nil || wp.Data == nil {
+		return c.unsupported("W %q must be a float initializer for a 1-D or grouped convolution", ins[1])
+	}
+	var bp *graph.Tensor
+	if len(ins) == 3 && ins[2] != "" {
+		if bp = c.constant(ins[2]); bp.Data == nil {
+			return c.formatf("bias %q is not float", ins[2])
+		}
+		c.imp.foldRead[ins[2]] = true // replaced by its slices when unused
+	}
+	c.imp.foldRead[ins[1]] = true
+	in, out := ins[0], outs[0]
+	if k == 1 {
+		// (N,C,L) -> (N,C,1,L); the result (N,M,1,L') -> (N,M,L').
+		if in, err = c.reshapeConst(in, []int64{0, int64(x[1]), 1, int64(x[2])}); err != nil {
+			return err
+		}
+		out = c.temp("conv2d")
+	}
+	g := int(group)
+	cg, mg := x[1]/g, w[0]/g
+	per := wp.Size() / w[0] // elements of one output channel's filter
+	var parts []string
+	for i := range g {
+		xi := in
+		if g > 1 {
+			xi = c.temp(fmt.Sprintf("x%d", i))
+			if err := c.add(&graph.Slice{Axis: 1, Start: i * cg, End: (i + 1) * cg}, []string{in}, []string{xi}); err != nil {
+				return err
+			}
+		}
+		wi := &graph.Tensor{Name: c.imp.uniqueParamName(fmt.Sprintf("%s.group%d", ins[1], i)), Dims: []int{mg, cg, op.KernelShape[0], op.KernelShape[1]},
+			Data: slices.Clone(wp.Data[i*mg*per : (i+1)*mg*per]), Doc: wp.Doc}
+		if g == 1 {
+			wi.Name = c.imp.uniqueParamName(ins[1] + ".2d")
+		}
+		if err := c.imp.addParam(wi); err != nil {
+			return err
+		}
+		convIns := []string{xi, wi.Name}
+		if bp != nil {
+			bi := &graph.Tensor{Name: c.imp.uniqueParamName(fmt.Sprintf("%s.group%d", ins[2], i)), Dims: []int{mg}, Data: slices.Clone(bp.Data[i*mg : (i+1)*mg])}
+			if err := c.imp.addParam(bi); err != nil {
+				return err
+			}
+			convIns = append(convIns, bi.Name)
+		}
+		yi := out
+		if g > 1 {
+			yi = c.temp(fmt.Sprintf("y%d", i))
+		}
+		o := *op
+		if err := c.add(&o, convIns, []string{yi}); err != nil {
+			return err
+		}
+		parts = append(parts, yi)
+	}
+	if g > 1 {
+		if err := c.add(&graph.Concat{Axis: 1}, parts, []string{out}); err != nil {
+			return err
+		}
+	}
+	if k == 1 {
+		y := c.shape(out)
+		return c.reshapeTo2(out, outs[0], []int64{0, int64(y[1]), int64(y[3])})
+	}
+	return nil
+}
+
+// reshapeConst adds a Reshape of in to the constant shape vals (0 copies the
+// batch dim) and returns the result's name.
+func (c *nodeCtx) reshapeConst(in string, vals []int64) (string, error) {
+	out := c.temp("reshaped")
+	return out, c.reshapeTo2(in, out, vals)
+}
+
+func (c *nodeCtx) reshapeTo2(in, out string, vals []int64) error {
+	name := c.imp.uniqueParamName(c.name + ".shape")
+	c.imp.consts[name] = true
+	if err := c.imp.addParam(&graph.Tensor{Name: name, Dims: []int{len(vals)}, Int64: vals}); err != nil {
+		return err
+	}
+	return c.add(&graph.Reshape{}, []string{in, name}, []string{out})
 }
 
 // pool reads MaxPool and AveragePool: https://onnx.ai/onnx/operators/onnx__MaxPool.html

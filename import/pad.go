@@ -15,10 +15,11 @@ type padAlias struct {
 }
 
 // pad: https://onnx.ai/onnx/operators/onnx__Pad.html. Opsets 2-10: pads and value
-// attributes; 11-17: pads and constant_value inputs; 18+: an axes input; 19+:
-// mode "wrap". Pads of all zeros give Identity. Constant zero padding of H and W
-// that only Convs read (PyTorch's F.pad before a conv, MATLAB's 'same' padding)
-// is folded into those Convs' pads.
+// attributes; 11-17: pads and constant_value inputs (known at import); 18+: an
+// axes input; 19+: mode "wrap" (not supported). Pads of all zeros give Identity.
+// Constant zero padding of H and W that only Convs read (PyTorch's F.pad before a
+// conv, MATLAB's 'same' padding) is folded into those Convs' pads; any other pad
+// is a graph.Pad (constant, reflect, edge).
 func pad(c *nodeCtx) error {
 	maxIn := 1
 	if c.opset() >= 11 {
@@ -55,7 +56,7 @@ func pad(c *nodeCtx) error {
 		if len(ins) > 2 && ins[2] != "" {
 			v, err := c.known(2, ins[2])
 			if err != nil {
-				return c.unsupported("constant_value %q must be known at import", ins[2])
+				return c.unsupported("constant_value %q must be known at import (hint: make it a constant or initializer)", ins[2])
 			}
 			if v.size() != 1 {
 				return c.formatf("constant_value %q must be a scalar", ins[2])
@@ -115,8 +116,14 @@ func pad(c *nodeCtx) error {
 			begin: [2]int{int(pads[2]), int(pads[3])}, end: [2]int{int(pads[6]), int(pads[7])}}
 		return c.imp.define(outs[0], out, graph.Float32, c.label)
 	}
-	return c.unsupported("Pad mode %s value %g pads %v on %s: only zero padding of H and W read by Conv nodes is supported so far (hint: pad inside the Conv, e.g. nn.Conv2d(..., padding=1) instead of F.pad)",
-		mode, value, pads, graph.FormatDims(x))
+	if mode == "wrap" {
+		return c.unsupported("mode wrap (constant, reflect and edge are supported)")
+	}
+	p := make([]int, len(pads))
+	for i, v := range pads {
+		p[i] = int(v)
+	}
+	return c.add(&graph.Pad{Mode: mode, Pads: p, Value: value}, ins[:1], outs)
 }
 
 // onlyConvsRead reports whether name is read only as input #0 of Conv nodes and
