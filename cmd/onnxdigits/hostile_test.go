@@ -523,3 +523,43 @@ func TestPanicNeverEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainDataWarnings: a folder with one class, one image in it, warns that
+// nothing can be told apart and that no validation images are left, and ends
+// with "no validation images" rather than "validation accuracy 0.00%".
+func TestTrainDataWarnings(t *testing.T) {
+	dir := t.TempDir()
+	s := digits.Synthetic(1, 1)
+	one := &digits.Set{Images: s.Images[:28*28], Labels: []uint8{0}, Classes: []string{"3"}}
+	if err := digits.WriteFolder(one, filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "train", "--data", filepath.Join(dir, "data"), "--arch", "conv3x3x2,fc1",
+		"--epochs", "1", "--batch-size", "1", "--checkpoint", filepath.Join(dir, "one.ckpt"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"training images of 1 class(es) only", "no validation images: accuracy is not measured"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "no validation images; 1 epochs trained") || strings.Contains(stdout, "val acc") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+}
+
+// TestInterruptWhileLoading: Ctrl-C while the data loads returns at once
+// with an error saying nothing was written.
+func TestInterruptWhileLoading(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	_, _, err := loadData(ctx, "synthetic", 1) // 10,000 images: ~1 s to render
+	if err == nil || !strings.Contains(err.Error(), "interrupted while loading synthetic; nothing was written") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("returned after %v", d)
+	}
+}
