@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
+	"github.com/onnxdigits/onnxdigits/serve"
 	"github.com/onnxdigits/onnxdigits/train"
 )
 
@@ -25,18 +29,26 @@ func exportCommand() *cli.Command {
    Examples:
      onnxdigits export model.onnx
      onnxdigits export --checkpoint run1.ckpt --fold-bn model.onnx
-     onnxdigits inspect model.onnx`,
+     onnxdigits inspect model.onnx
+     onnxdigits export --model-repository models digits.onnx
+
+   --model-repository DIR also writes the model the way Triton and KServe load
+   it: DIR/NAME/1/model.onnx, DIR/NAME/config.pbtxt (platform onnxruntime_onnx,
+   max_batch_size 64, dynamic batching) and DIR/NAME/labels.txt, NAME being
+   the ONNX file's name without .onnx ("model" when no file is given).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint written by onnxdigits train"},
 			&cli.BoolFlag{Name: "fold-bn", Usage: "fold batch normalization into the preceding convolution (inference-only file)"},
 			maxMemoryFlag(),
+			&cli.StringFlag{Name: "model-repository", Usage: "also write a Triton/KServe model repository in `DIR`"},
 		},
 		Action: runExport,
 	}
 }
 
 func runExport(c *cli.Context) error {
-	if c.NArg() != 1 {
+	repo := c.String("model-repository")
+	if c.NArg() != 1 && (repo == "" || c.NArg() != 0) {
 		return badUsage("export takes one argument, the ONNX file to write (got %d)", c.NArg())
 	}
 	maxMem, err := maxMemory(c)
@@ -55,5 +67,20 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: %s: %w", c.String("checkpoint"), err)
 	}
-	return export.WriteFile(c.Args().First(), ck.Model, export.Options{FoldBN: c.Bool("fold-bn")})
+	opts := export.Options{FoldBN: c.Bool("fold-bn")}
+	if repo == "" {
+		return export.WriteFile(c.Args().First(), ck.Model, opts)
+	}
+	data, err := export.Marshal(ck.Model, opts)
+	if err != nil {
+		return err
+	}
+	name := "model"
+	if c.NArg() == 1 {
+		if err := atomicfile.WriteFile(c.Args().First(), data); err != nil {
+			return err
+		}
+		name = strings.TrimSuffix(filepath.Base(c.Args().First()), ".onnx")
+	}
+	return serve.WriteRepository(repo, name, data, 64)
 }

@@ -118,6 +118,7 @@ func commands() []*cli.Command {
 		evalCommand(),
 		studyCommand(),
 		benchCommand(),
+		serveCommand(),
 	}
 }
 
