@@ -3,8 +3,12 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
+	"math/bits"
 	"time"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 // errQueueFull is returned when a model's queue holds MaxQueue requests.
@@ -21,7 +25,8 @@ type job struct {
 }
 
 type jobResult struct {
-	preds []Prediction
+	outs  []classify.Output // the job's slice of every model output (tensor jobs)
+	preds []classify.Prediction
 	err   error
 }
 
@@ -40,7 +45,7 @@ type batcher struct {
 
 func newBatcher(m Model, cfg Config, observe func(int)) *batcher {
 	b := &batcher{
-		model: m, shape: append([]int(nil), m.Info().Dims...), maxBatch: cfg.MaxBatch,
+		model: m, shape: append([]int(nil), m.Info().InputDims...), maxBatch: cfg.MaxBatch,
 		delay: cfg.BatchDelay, batching: !cfg.NoBatching, observe: observe,
 		queue: make(chan *job, cfg.MaxQueue), stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -64,18 +69,18 @@ func newBatcher(m Model, cfg Config, observe func(int)) *batcher {
 
 // submit queues j and waits for its result, its context's end or the queue
 // being full (errQueueFull, at once).
-func (b *batcher) submit(j *job) ([]Prediction, error) {
+func (b *batcher) submit(j *job) (jobResult, error) {
 	j.done = make(chan jobResult, 1)
 	select {
 	case b.queue <- j:
 	default:
-		return nil, errQueueFull
+		return jobResult{}, errQueueFull
 	}
 	select {
 	case r := <-j.done:
-		return r.preds, r.err
+		return r, r.err
 	case <-j.ctx.Done():
-		return nil, j.ctx.Err()
+		return jobResult{}, j.ctx.Err()
 	}
 }
 
@@ -138,7 +143,7 @@ func (b *batcher) work() {
 	}
 }
 
-// run runs the live jobs of batch as one call and hands each its predictions.
+// run runs the live jobs of batch as one batch and hands each its part.
 func (b *batcher) run(batch []*job) {
 	live := batch[:0]
 	n := 0
@@ -153,15 +158,13 @@ func (b *batcher) run(batch []*job) {
 	if len(live) == 0 {
 		return
 	}
-	var preds []Prediction
-	var err error
-	ctx := context.Background()
+	var res jobResult
 	if live[0].images != nil {
 		images := make([]image.Image, 0, n)
 		for _, j := range live {
 			images = append(images, j.images...)
 		}
-		preds, err = b.model.Images(ctx, images)
+		res = b.runImages(images)
 	} else {
 		data := live[0].data
 		if len(live) > 1 {
@@ -170,19 +173,94 @@ func (b *batcher) run(batch []*job) {
 				data = append(data, j.data...)
 			}
 		}
-		shape := append([]int{n}, b.shape[1:]...)
-		preds, err = b.model.Tensor(ctx, data, shape)
+		res = b.runTensor(data, n)
 	}
-	if err == nil && len(preds) != n {
-		err = errors.New("serve: the model returned the wrong number of predictions")
+	if res.err == nil && len(res.preds) != n {
+		res.err = fmt.Errorf("serve: %d predictions for %d examples", len(res.preds), n)
 	}
 	b.observe(n)
+	lo := 0
 	for _, j := range live {
-		if err != nil {
-			j.done <- jobResult{err: err}
+		if res.err != nil {
+			j.done <- jobResult{err: res.err}
 			continue
 		}
-		j.done <- jobResult{preds: preds[:j.n:j.n]}
-		preds = preds[j.n:]
+		part := jobResult{preds: res.preds[lo : lo+j.n : lo+j.n]}
+		for _, o := range res.outs {
+			part.outs = append(part.outs, sliceOutput(o, n, lo, lo+j.n))
+		}
+		j.done <- part
+		lo += j.n
 	}
+}
+
+// The model runs a batch in chunks whose sizes are powers of two (a batch of
+// 37 as 32+4+1), so that its runners compile at most log2(MaxBatch)+1 graphs
+// instead of one per batch size the batcher happens to form.
+func chunks(n int) []int {
+	var c []int
+	for n > 0 {
+		p := 1 << (bits.Len(uint(n)) - 1)
+		c = append(c, p)
+		n -= p
+	}
+	return c
+}
+
+func (b *batcher) runTensor(data []float32, n int) jobResult {
+	per := len(data) / n
+	var res jobResult
+	lo := 0
+	for _, c := range chunks(n) {
+		shape := append([]int{c}, b.shape[1:]...)
+		outs, preds, err := b.model.Tensor(context.Background(), data[lo*per:(lo+c)*per], shape)
+		if err != nil {
+			return jobResult{err: err}
+		}
+		if res.outs == nil {
+			res.outs = make([]classify.Output, len(outs))
+			for i, o := range outs {
+				res.outs[i] = classify.Output{Name: o.Name, Shape: append([]int{0}, o.Shape[1:]...)}
+			}
+		}
+		if len(outs) != len(res.outs) {
+			return jobResult{err: errors.New("serve: the model's outputs changed between runs")}
+		}
+		for i, o := range outs {
+			res.outs[i].Shape[0] += c
+			res.outs[i].Float = append(res.outs[i].Float, o.Float...)
+			res.outs[i].Int64 = append(res.outs[i].Int64, o.Int64...)
+		}
+		res.preds = append(res.preds, preds...)
+		lo += c
+	}
+	return res
+}
+
+func (b *batcher) runImages(images []image.Image) jobResult {
+	var res jobResult
+	lo := 0
+	for _, c := range chunks(len(images)) {
+		preds, err := b.model.Images(context.Background(), images[lo:lo+c])
+		if err != nil {
+			return jobResult{err: err}
+		}
+		res.preds = append(res.preds, preds...)
+		lo += c
+	}
+	return res
+}
+
+// sliceOutput returns examples lo..hi of an output holding n examples.
+func sliceOutput(o classify.Output, n, lo, hi int) classify.Output {
+	s := classify.Output{Name: o.Name, Shape: append([]int{hi - lo}, o.Shape[1:]...)}
+	if len(o.Float) > 0 {
+		per := len(o.Float) / n
+		s.Float = o.Float[lo*per : hi*per : hi*per]
+	}
+	if len(o.Int64) > 0 {
+		per := len(o.Int64) / n
+		s.Int64 = o.Int64[lo*per : hi*per : hi*per]
+	}
+	return s
 }

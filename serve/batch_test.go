@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 // gated holds every run of the real model until the test lets it go, so that
@@ -33,13 +35,13 @@ func newGated(m Model) *gated {
 	return &gated{Model: m, gate: make(chan struct{}), started: make(chan struct{}, 100)}
 }
 
-func (g *gated) Tensor(ctx context.Context, data []float32, shape []int) ([]Prediction, error) {
+func (g *gated) Tensor(ctx context.Context, data []float32, shape []int) ([]classify.Output, []classify.Prediction, error) {
 	g.started <- struct{}{}
 	<-g.gate
 	return g.Model.Tensor(ctx, data, shape)
 }
 
-func (g *gated) Images(ctx context.Context, images []image.Image) ([]Prediction, error) {
+func (g *gated) Images(ctx context.Context, images []image.Image) ([]classify.Prediction, error) {
 	g.started <- struct{}{}
 	<-g.gate
 	return g.Model.Images(ctx, images)
@@ -369,7 +371,7 @@ func TestModelRepository(t *testing.T) {
 		t.Fatalf("status %d: %s", status, body)
 	}
 	if c.Platform != "onnxruntime_onnx" || c.MaxBatchSize != 64 || c.Input[0].Format != "FORMAT_NCHW" ||
-		c.Parameters["classes"].StringValue != `["0","1","2","3","4","5","6","7","8","9"]` || c.Parameters["pixel_range"].StringValue != "0,1" {
+		c.Parameters["classes"].StringValue != `["0","1","2","3","4","5","6","7","8","9"]` || c.Parameters["pixel_range"].StringValue != "0-1" {
 		t.Errorf("config %s", body)
 	}
 }

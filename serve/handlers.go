@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/onnxdigits/onnxdigits/classify"
+	"github.com/onnxdigits/onnxdigits/graph"
 )
 
 // Extensions lists what GET /v2 reports beside the required API.
@@ -135,11 +138,14 @@ func (s *Server) modelMetadata(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, modelMetadata{
+	md := modelMetadata{
 		Name: m.name, Versions: []string{Version}, Platform: Platform,
-		Inputs:  []tensorMetadata{{Name: m.info.Input, Datatype: "FP32", Shape: m.info.Dims}},
-		Outputs: []tensorMetadata{{Name: m.info.Output, Datatype: "FP32", Shape: []int{-1, m.info.K}}},
-	})
+		Inputs: []tensorMetadata{{Name: m.info.Input, Datatype: "FP32", Shape: batchDims(m.info.InputDims)}},
+	}
+	for _, o := range m.info.Outputs {
+		md.Outputs = append(md.Outputs, tensorMetadata{Name: o.Name, Datatype: datatype(o.Type), Shape: batchDims(o.Shape)})
+	}
+	writeJSON(w, http.StatusOK, md)
 }
 
 func (s *Server) modelConfig(w http.ResponseWriter, r *http.Request) {
@@ -166,25 +172,25 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 
 // run queues a job for m and waits for its predictions, within the request's
 // deadline.
-func (s *Server) run(ctx context.Context, m *served, j *job) ([]Prediction, error) {
+func (s *Server) run(ctx context.Context, m *served, j *job) (jobResult, error) {
 	if !s.ready.Load() {
-		return nil, httpErrorf(http.StatusServiceUnavailable, "the server is shutting down")
+		return jobResult{}, httpErrorf(http.StatusServiceUnavailable, "the server is shutting down")
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	j.ctx = ctx
-	preds, err := m.batcher.submit(j)
+	res, err := m.batcher.submit(j)
 	switch {
 	case errors.Is(err, errQueueFull):
-		return nil, httpErrorf(http.StatusServiceUnavailable, "model %q: %d requests are waiting already; retry later", m.name, s.cfg.MaxQueue)
+		return res, httpErrorf(http.StatusServiceUnavailable, "model %q: %d requests are waiting already; retry later", m.name, s.cfg.MaxQueue)
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, httpErrorf(http.StatusServiceUnavailable, "model %q: no answer within the request deadline (%v)", m.name, s.cfg.RequestTimeout)
+		return res, httpErrorf(http.StatusServiceUnavailable, "model %q: no answer within the request deadline (%v)", m.name, s.cfg.RequestTimeout)
 	case errors.Is(err, context.Canceled):
-		return nil, httpErrorf(http.StatusServiceUnavailable, "the request was canceled")
+		return res, httpErrorf(http.StatusServiceUnavailable, "the request was canceled")
 	case err != nil:
-		return nil, httpErrorf(http.StatusInternalServerError, "model %q: %v", m.name, err)
+		return res, httpErrorf(http.StatusInternalServerError, "model %q: %v", m.name, err)
 	}
-	return preds, nil
+	return res, nil
 }
 
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +227,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	preds, err := s.run(r.Context(), m, &job{n: n, data: data})
+	res, err := s.run(r.Context(), m, &job{n: n, data: data})
 	if err != nil {
 		fail(w, err)
 		return
@@ -231,9 +237,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	for _, o := range outs {
 		out := responseOutput{Name: o.name}
 		var raw []byte
-		if o.classification > 0 {
+		switch t := res.output(o.name); {
+		case o.classification > 0:
 			out.Shape, out.Datatype = []int{n, o.classification}, "BYTES"
-			labels := classifications(m.info, preds, o.classification)
+			labels := classifications(m.info, res.preds, o.classification)
 			if o.binary {
 				for _, l := range labels {
 					raw = binary.LittleEndian.AppendUint32(raw, uint32(len(l)))
@@ -242,18 +249,23 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 			} else {
 				out.Data = labels
 			}
-		} else {
-			out.Shape, out.Datatype = []int{n, m.info.K}, "FP32"
-			scores := make([]float32, 0, n*m.info.K)
-			for _, p := range preds {
-				scores = append(scores, p.Scores...)
-			}
+		case t.Int64 != nil:
+			out.Shape, out.Datatype = t.Shape, "INT64"
 			if o.binary {
-				for _, v := range scores {
+				for _, v := range t.Int64 {
+					raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
+				}
+			} else {
+				out.Data = t.Int64
+			}
+		default:
+			out.Shape, out.Datatype = t.Shape, "FP32"
+			if o.binary {
+				for _, v := range t.Float {
 					raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
 				}
 			} else {
-				out.Data = scores
+				out.Data = nonNil(t.Float)
 			}
 		}
 		if o.binary {
@@ -294,8 +306,8 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 	if !ok {
 		return nil, 0, fmt.Errorf("input datatype %q: send FP32 values in the model's layout or UINT8 pixels", in.Datatype)
 	}
-	want := fmt.Sprint(append([]int{-1}, info.Dims[1:]...))
-	if len(in.Shape) != len(info.Dims) {
+	want := fmt.Sprint(batchDims(info.InputDims))
+	if len(in.Shape) != len(info.InputDims) {
 		return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, want)
 	}
 	shape := make([]int, len(in.Shape))
@@ -303,7 +315,7 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 		switch {
 		case i == 0 && (d < 1 || d > int64(s.cfg.MaxBatch)):
 			return nil, 0, fmt.Errorf("input shape %v: the batch must be 1..%d", in.Shape, s.cfg.MaxBatch)
-		case i > 0 && d != int64(info.Dims[i]):
+		case i > 0 && d != int64(info.InputDims[i]):
 			return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, want)
 		}
 		shape[i] = int(d)
@@ -341,9 +353,8 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 		}
 	}
 	if in.Datatype == "UINT8" {
-		lo, hi := info.PixelRange[0], info.PixelRange[1]
 		for i, v := range data {
-			data[i] = lo + (hi-lo)*v/255
+			data[i] = info.PixelRange.FromUnit(v / 255)
 		}
 	} else if i := slices.IndexFunc(data, notFinite); i >= 0 {
 		return nil, 0, fmt.Errorf("input value %d is %v", i, data[i])
@@ -359,18 +370,26 @@ type output struct {
 }
 
 // outputs returns the outputs a request asks for (all when it names none).
-func outputs(info Info, req *inferRequest) ([]output, error) {
+func outputs(info classify.Info, req *inferRequest) ([]output, error) {
 	all, err := req.Parameters.bool("binary_data_output")
 	if err != nil {
 		return nil, err
 	}
 	if len(req.Outputs) == 0 {
-		return []output{{name: info.Output, binary: all}}, nil
+		var outs []output
+		for _, o := range info.Outputs {
+			outs = append(outs, output{name: o.Name, binary: all})
+		}
+		return outs, nil
 	}
 	var outs []output
 	for _, o := range req.Outputs {
-		if o.Name != info.Output {
-			return nil, fmt.Errorf("unknown output %q: the model's output is %q", o.Name, info.Output)
+		if !slices.ContainsFunc(info.Outputs, func(v graph.Value) bool { return v.Name == o.Name }) {
+			names := make([]string, len(info.Outputs))
+			for i, v := range info.Outputs {
+				names[i] = strconv.Quote(v.Name)
+			}
+			return nil, fmt.Errorf("unknown output %q: the model's outputs are %s", o.Name, strings.Join(names, ", "))
 		}
 		if slices.ContainsFunc(outs, func(p output) bool { return p.name == o.Name }) {
 			return nil, fmt.Errorf("output %q requested twice", o.Name)
@@ -382,10 +401,12 @@ func outputs(info Info, req *inferRequest) ([]output, error) {
 			}
 		}
 		k, ok, err := o.Parameters.int("classification")
-		if err != nil {
+		switch {
+		case err != nil:
 			return nil, err
-		}
-		if ok && (k < 1 || k > int64(info.K)) {
+		case ok && o.Name != info.Output:
+			return nil, fmt.Errorf("classification: output %q does not hold class scores (%q does)", o.Name, info.Output)
+		case ok && (k < 1 || k > int64(info.K)):
 			return nil, fmt.Errorf("classification %d: the model has %d classes", k, info.K)
 		}
 		out.classification = int(k)
@@ -394,9 +415,45 @@ func outputs(info Info, req *inferRequest) ([]output, error) {
 	return outs, nil
 }
 
+// output returns the named output of a run.
+func (r jobResult) output(name string) classify.Output {
+	for _, o := range r.outs {
+		if o.Name == name {
+			return o
+		}
+	}
+	return classify.Output{Name: name}
+}
+
+// datatype is the protocol's name of an element type.
+func datatype(t graph.DType) string {
+	if t == graph.Int64 {
+		return "INT64"
+	}
+	return "FP32"
+}
+
+// batchDims returns dims with the batch (first) as -1: the server runs any
+// batch up to MaxBatch, whatever the model declares.
+func batchDims(dims []int) []int {
+	d := slices.Clone(dims)
+	if len(d) > 0 {
+		d[0] = -1
+	}
+	return d
+}
+
+// nonNil makes an empty output encode as [] rather than null.
+func nonNil(v []float32) []float32 {
+	if v == nil {
+		return []float32{}
+	}
+	return v
+}
+
 // classifications formats each prediction's top k outputs as
 // "value:index:label", highest value first (ties: lower index first).
-func classifications(info Info, preds []Prediction, k int) []string {
+func classifications(info classify.Info, preds []classify.Prediction, k int) []string {
 	out := make([]string, 0, len(preds)*k)
 	order := make([]int, info.K)
 	for _, p := range preds {
@@ -405,7 +462,7 @@ func classifications(info Info, preds []Prediction, k int) []string {
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return cmpDesc(p.Scores[a], p.Scores[b]) })
 		for _, i := range order[:k] {
-			out = append(out, strconv.FormatFloat(float64(p.Scores[i]), 'g', -1, 32)+":"+strconv.Itoa(i)+":"+info.Classes[i])
+			out = append(out, strconv.FormatFloat(float64(p.Scores[i]), 'g', -1, 32)+":"+strconv.Itoa(i)+":"+info.Labels[i])
 		}
 	}
 	return out

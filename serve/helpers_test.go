@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 // mnistModel is a model PyTorch trained on MNIST (testdata/torch/README.md);
@@ -27,10 +29,11 @@ const tolerance = 1e-5
 
 func openMNIST(t testing.TB) Model {
 	t.Helper()
-	m, err := Open(mnistModel)
+	m, err := classify.Open(mnistModel, classify.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(m.Close)
 	return m
 }
 
@@ -54,6 +57,13 @@ func newTestServer(t testing.TB, cfg Config, wrap ...func(Model) Model) (*Server
 		s.Shutdown(t.Context())
 	})
 	return s, ts
+}
+
+// newHTTPServer serves s on an httptest server and returns its URL.
+func newHTTPServer(t testing.TB, s *Server) string {
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
 }
 
 func readFile(t testing.TB, name string) []byte {

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 // ImagePrediction is one image's answer from the image endpoint, the form of
@@ -23,6 +25,9 @@ type ImagePrediction struct {
 	Index         int         `json:"class_index"`
 	Top           []ClassProb `json:"top"`
 	Probabilities []float32   `json:"probabilities"`
+	// Output is what the model emitted: "probabilities", "log-probabilities"
+	// or "logits".
+	Output string `json:"output"`
 }
 
 // ClassProb is a class label with its probability.
@@ -53,27 +58,27 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	preds, err := s.run(r.Context(), m, &job{n: len(images), images: images})
+	res, err := s.run(r.Context(), m, &job{n: len(images), images: images})
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	out := make([]ImagePrediction, len(preds))
-	for i, p := range preds {
+	out := make([]ImagePrediction, len(res.preds))
+	for i, p := range res.preds {
 		out[i] = imagePrediction(m.info, files[i], p, top)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func imagePrediction(info Info, file string, p Prediction, top int) ImagePrediction {
+func imagePrediction(info classify.Info, file string, p classify.Prediction, top int) ImagePrediction {
 	order := make([]int, len(p.Probabilities))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmpDesc(p.Probabilities[a], p.Probabilities[b]) })
-	ip := ImagePrediction{File: file, Label: p.Label, Index: p.Index, Probabilities: p.Probabilities}
+	ip := ImagePrediction{File: file, Label: p.Class, Index: p.Label, Probabilities: p.Probabilities, Output: p.Output.String()}
 	for _, i := range order[:top] {
-		ip.Top = append(ip.Top, ClassProb{info.Classes[i], p.Probabilities[i]})
+		ip.Top = append(ip.Top, ClassProb{info.Labels[i], p.Probabilities[i]})
 	}
 	return ip
 }

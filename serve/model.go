@@ -3,39 +3,19 @@ package serve
 import (
 	"context"
 	"image"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
-// Model is a loaded classifier as the server uses it: safe for concurrent use.
+// Model is a loaded classifier as the server uses it; *classify.Model is one.
+// It must be safe for concurrent use.
 //
-// Tensor classifies data laid out as the model's input with shape
-// (N, Info().Dims[1:]...), N >= 1; Images classifies images of any size,
-// adapting each to the model's input. Both return one Prediction per example.
+// Tensor runs data laid out as the model's input with shape
+// (N, Info().InputDims[1:]...), N >= 1, and returns every model output and one
+// prediction per example; Images classifies images of any size, adapting each
+// to the model's input.
 type Model interface {
-	Info() Info
-	Tensor(ctx context.Context, data []float32, shape []int) ([]Prediction, error)
-	Images(ctx context.Context, images []image.Image) ([]Prediction, error)
-}
-
-// Info describes a model's input and classifier output.
-type Info struct {
-	Input      string     // input tensor name
-	Dims       []int      // input shape, -1 for the batch
-	Layout     string     // "NCHW", "NHWC", "NHW" or "NF" (flat)
-	Channels   int        // C
-	Height     int        // H
-	Width      int        // W
-	PixelRange [2]float32 // the input values of a black and a white pixel
-	Output     string     // output tensor name
-	OutputKind string     // "probabilities", "log-probabilities" or "logits"
-	K          int        // number of classes
-	Classes    []string   // K class labels
-	Metadata   map[string]string
-}
-
-// Prediction is one example's result.
-type Prediction struct {
-	Index         int       // the most probable class
-	Label         string    // its label
-	Probabilities []float32 // K probabilities
-	Scores        []float32 // K values of the output as the model emits them
+	Info() classify.Info
+	Tensor(ctx context.Context, data []float32, shape []int) ([]classify.Output, []classify.Prediction, error)
+	Images(ctx context.Context, images []image.Image) ([]classify.Prediction, error)
 }

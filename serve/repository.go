@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onnxdigits/onnxdigits/classify"
+	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/internal/atomicfile"
 )
 
@@ -50,32 +52,40 @@ const LabelFile = "labels.txt"
 
 // TritonConfig describes a model for Triton's onnxruntime backend (platform
 // "onnxruntime_onnx"): batched up to maxBatch with a dynamic batcher waiting
-// at most delay, the classifier output labelled from LabelFile. Parameters
+// at most delay (a model whose file declares a fixed batch: max_batch_size 0
+// and its full shapes), the classifier output labelled from LabelFile. Parameters
 // carry what Triton has no field for (layout, pixel range, output kind, class
 // labels as a JSON array, and the model's metadata as "metadata.KEY").
-func TritonConfig(name string, info Info, maxBatch int, delay time.Duration) *ModelConfig {
+func TritonConfig(name string, info classify.Info, maxBatch int, delay time.Duration) *ModelConfig {
 	format := ""
 	switch info.Layout {
-	case "NCHW", "NHWC":
-		format = "FORMAT_" + info.Layout
+	case classify.NCHW, classify.NHWC:
+		format = "FORMAT_" + info.Layout.String()
 	}
-	classes, _ := json.Marshal(info.Classes)
+	classes, _ := json.Marshal(info.Labels)
 	params := map[string]ConfigParameter{
-		"layout":      {info.Layout},
-		"pixel_range": {fmt.Sprintf("%g,%g", info.PixelRange[0], info.PixelRange[1])},
-		"output_kind": {info.OutputKind},
+		"layout":      {info.Layout.String()},
+		"pixel_range": {info.PixelRange.String()},
+		"output_kind": {info.Kind.String()},
 		"classes":     {string(classes)},
 	}
-	for k, v := range info.Metadata {
+	for k, v := range info.Meta {
 		params["metadata."+k] = ConfigParameter{v}
 	}
-	return &ModelConfig{
+	c := &ModelConfig{
 		Name: name, Platform: "onnxruntime_onnx", MaxBatchSize: maxBatch,
-		Input:           []ConfigTensor{{Name: info.Input, DataType: "TYPE_FP32", Format: format, Dims: info.Dims[1:]}},
+		Input:           []ConfigTensor{{Name: info.Input, DataType: "TYPE_FP32", Format: format, Dims: info.InputDims[1:]}},
 		Output:          []ConfigTensor{{Name: info.Output, DataType: "TYPE_FP32", Dims: []int{info.K}, LabelFilename: LabelFile}},
 		DynamicBatching: &DynamicBatching{MaxQueueDelayMicroseconds: max(delay.Microseconds(), 0)},
 		Parameters:      params,
 	}
+	if b := info.InputDims[0]; b != graph.Batch {
+		// The file declares a fixed batch: Triton must feed it whole tensors
+		// of that batch (max_batch_size 0, no batcher).
+		c.MaxBatchSize, c.DynamicBatching = 0, nil
+		c.Input[0].Dims, c.Output[0].Dims = info.InputDims, []int{b, info.K}
+	}
+	return c
 }
 
 // PBTXT renders c in protobuf text format, as config.pbtxt (the parameters are
@@ -133,7 +143,7 @@ func WriteRepository(dir, name string, onnx []byte, maxBatch int) error {
 	if err := atomicfile.WriteFile(path, onnx); err != nil {
 		return err
 	}
-	m, err := Open(path)
+	m, err := classify.Open(path, classify.Options{})
 	if err != nil {
 		return err
 	}
@@ -142,5 +152,5 @@ func WriteRepository(dir, name string, onnx []byte, maxBatch int) error {
 	if err := atomicfile.WriteFile(filepath.Join(dir, name, "config.pbtxt"), cfg.PBTXT()); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, name, LabelFile), []byte(strings.Join(info.Classes, "\n")+"\n"))
+	return atomicfile.WriteFile(filepath.Join(dir, name, LabelFile), []byte(strings.Join(info.Labels, "\n")+"\n"))
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onnxdigits/onnxdigits/classify"
 )
 
 // Config tunes a Server. Zero values mean the defaults given.
@@ -101,7 +103,7 @@ type Server struct {
 type served struct {
 	name    string
 	model   Model
-	info    Info
+	info    classify.Info
 	batcher *batcher
 }
 
@@ -122,8 +124,8 @@ func New(models map[string]Model, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("serve: model name %q: use letters, digits, '_', '.' and '-' (not first)", name)
 		}
 		info := m.Info()
-		if len(info.Dims) < 2 || info.Dims[0] != -1 || info.K < 1 || len(info.Classes) != info.K {
-			return nil, fmt.Errorf("serve: model %q: input dims %v and %d classes are not a batched classifier", name, info.Dims, info.K)
+		if len(info.InputDims) < 2 || info.K < 1 || len(info.Labels) != info.K {
+			return nil, fmt.Errorf("serve: model %q: input dims %v and %d classes are not a classifier of images", name, info.InputDims, info.K)
 		}
 		sm := &served{name: name, model: m, info: info}
 		batchSize := s.metrics.batch.WithLabelValues(name)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/serve"
 )
 
@@ -52,6 +53,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dynamic-batching", Value: true, Usage: "group concurrent requests into batches (--dynamic-batching=false runs each alone)"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "deadline of each request, queueing included"},
 			&cli.StringSliceFlag{Name: "name", Usage: "serve FILE under NAME (NAME=FILE; repeatable)"},
+			pixelRangeFlag(),
 		},
 		Action: runServe,
 	}
@@ -100,9 +102,13 @@ func runServe(c *cli.Context) error {
 		return badUsage("--addr %q: %v", c.String("addr"), err)
 	}
 
+	pr, err := pixelRange(c)
+	if err != nil {
+		return err
+	}
 	models := map[string]serve.Model{}
 	for name, file := range files {
-		m, err := serve.Open(file)
+		m, err := classify.Open(file, classify.Options{PixelRange: pr, MaxBatch: c.Int("max-batch")})
 		if err != nil {
 			return err
 		}

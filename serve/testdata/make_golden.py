@@ -242,6 +242,7 @@ def prediction(name, p):
         "class_index": order[0],
         "top": [{"class": str(i), "probability": float(f32(p[i]))} for i in order[:3]],
         "probabilities": [float(f32(v)) for v in p],
+        "output": "probabilities",
     }
 
 
