@@ -52,7 +52,7 @@ func runEval(c *cli.Context) error {
 	path := c.Args().First()
 	m, err := classify.Open(path, classifyOptions(pr, maxMem))
 	if err != nil {
-		return fmt.Errorf("%w (file %s)", err, path)
+		return withFile(err, path)
 	}
 	defer m.Close()
 	val, desc, err := loadEvalSet(c, m.Info().Meta)

@@ -32,6 +32,9 @@ func FuzzPredictModel(f *testing.F) {
 	} {
 		f.Add(mp, uint8(1))
 	}
+	for _, mp := range hugeOps() {
+		f.Add(marshalModel(f, mp), uint8(3))
+	}
 	dir := f.TempDir()
 	img := filepath.Join(dir, "digit.png")
 	if err := os.WriteFile(img, encodePNG(f, 28, 28, nil), 0o644); err != nil {

@@ -85,6 +85,9 @@ func hostileRows() []hostileRow {
 		{name: "png 8192x8", args: []string{"predict", "$D/ok.onnx", "$D/8192x8.png"}, want: 0, msg: "8192x8.png: "},
 		{name: "onnx conv pads 5000 + GAP", args: []string{"predict", "$D/pads5000.onnx", "$D/digit.png"}, want: 1, msg: "memory"},
 		{name: "onnx conv pads 65536 x64", args: []string{"predict", "$D/pads65536.onnx", "$D/digit.png"}, want: 1, msg: "memory"},
+		{name: "onnx Pad 30000", args: []string{"predict", "$D/pad.onnx", "$D/digit.png"}, want: 1, msg: `node "p" (Pad)`},
+		{name: "onnx Tile 30000", args: []string{"predict", "$D/tile.onnx", "$D/digit.png"}, want: 1, msg: `node "t" (Tile)`},
+		{name: "onnx Resize x1000", args: []string{"predict", "$D/resize.onnx", "$D/digit.png"}, want: 1, msg: `node "r" (Resize)`},
 		{name: "onnx 65000 relu", args: []string{"predict", "$D/relu65000.onnx", "$D/digit.png"}, want: 1, msg: "memory"},
 		// classify reads the class scores (probabilities), not the bogus label.
 		{name: "onnx argmax wider", args: []string{"predict", "$D/argmaxwide.onnx", "$D/digit.png"}, want: 0, msg: "digit.png: "},
@@ -341,6 +344,9 @@ func craftHostile(t *testing.T, dir string) {
 	write("relu65000.onnx", marshalModel(t, reluChain(65000)))
 	write("argmaxwide.onnx", marshalModel(t, argMaxWide()))
 	write("zeroclass.onnx", marshalModel(t, convModel(1, 3, 0, 0)))
+	for name, mp := range hugeOps() {
+		write(name+".onnx", marshalModel(t, mp))
+	}
 	nan := convModel(1, 3, 0, 10)
 	nan.Graph.Initializer[0] = floatTensor("w", []int64{1, 1, 3, 3}, float32(math.NaN()))
 	write("nan.onnx", marshalModel(t, nan))
@@ -562,4 +568,38 @@ func TestInterruptWhileLoading(t *testing.T) {
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("returned after %v", d)
 	}
+}
+
+func int64Tensor(name string, v ...int64) *onnx.TensorProto {
+	return &onnx.TensorProto{Name: name, Dims: []int64{int64(len(v))}, DataType: int32(onnx.TensorProto_INT64), Int64Data: v}
+}
+
+// hugeOps are small models whose one op makes a huge tensor from a few
+// bytes within the importer's own limits: Pad 30,000 on each side, Tile
+// 30,000 x 30,000, Resize by 1000. Each is followed by GlobalAveragePool and
+// a Resize back to 28x28, then convModel's classifier.
+func hugeOps() map[string]*onnx.ModelProto {
+	const n = 30000
+	ops := map[string]struct {
+		node  *onnx.NodeProto
+		inits []*onnx.TensorProto
+	}{
+		"pad":  {&onnx.NodeProto{OpType: "Pad", Name: "p", Input: []string{"image", "pads"}, Output: []string{"m"}}, []*onnx.TensorProto{int64Tensor("pads", 0, 0, n, n, 0, 0, n, n)}},
+		"tile": {&onnx.NodeProto{OpType: "Tile", Name: "t", Input: []string{"image", "rep"}, Output: []string{"m"}}, []*onnx.TensorProto{int64Tensor("rep", 1, 1, n, n)}},
+		"resize": {&onnx.NodeProto{OpType: "Resize", Name: "r", Input: []string{"image", "", "scales"}, Output: []string{"m"}},
+			[]*onnx.TensorProto{{Name: "scales", Dims: []int64{4}, DataType: int32(onnx.TensorProto_FLOAT), FloatData: []float32{1, 1, 1000, 1000}}}},
+	}
+	out := map[string]*onnx.ModelProto{}
+	for name, op := range ops {
+		mp := convModel(1, 3, 0, 10)
+		g := mp.Graph
+		g.Node[0].Input[0] = "back"
+		g.Node = append([]*onnx.NodeProto{op.node,
+			{OpType: "GlobalAveragePool", Name: "gap0", Input: []string{"m"}, Output: []string{"pooled"}},
+			{OpType: "Resize", Name: "back", Input: []string{"pooled", "", "", "size"}, Output: []string{"back"}},
+		}, g.Node...)
+		g.Initializer = append(append(g.Initializer, op.inits...), int64Tensor("size", 1, 1, 28, 28))
+		out[name] = mp
+	}
+	return out
 }

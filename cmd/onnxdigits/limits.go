@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -79,4 +80,13 @@ func classifyOptions(pr classify.PixelRange, maxMem int64) classify.Options {
 // the model's tensors at once), and never more than the importer's default.
 func modelBytes(maxMem int64) int64 {
 	return min(onnximport.DefaultMaxBytes, maxMem/4)
+}
+
+// withFile adds the file's name to err unless it already names it (the
+// importer's errors do; classify.New's memory plan does not).
+func withFile(err error, path string) error {
+	if strings.Contains(err.Error(), path) {
+		return err
+	}
+	return fmt.Errorf("%w (file %s)", err, path)
 }

@@ -78,7 +78,7 @@ func runPredict(c *cli.Context) error {
 	}
 	m, err := classify.Open(c.Args().First(), classifyOptions(pr, maxMem))
 	if err != nil {
-		return fmt.Errorf("%w (file %s)", err, c.Args().First())
+		return withFile(err, c.Args().First())
 	}
 	defer m.Close()
 	// One image at a time: a decoded image can be large (8192 a side is
