@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,6 +112,55 @@ func TestVariants(t *testing.T) {
 				t.Errorf("vs onnxruntime: max |Δprob| %.3g", ortWorst)
 			}
 			t.Logf("%s: vs original max |Δprob| %.3g (%d images, %d label flips); vs onnxruntime %.3g", tc.name, worst, n, flips, ortWorst)
+		})
+	}
+}
+
+// TestTorchFixedBatch: PyTorch 1.13 exports without dynamic_axes (fixed batch
+// 1, testdata/torch_fixed.py) run re-batched, seven images as one batch, and
+// match onnxruntime run one image at a time. Needs python3-torch and
+// onnxruntime-node: ONNXDIGITS_INTEROP=1.
+func TestTorchFixedBatch(t *testing.T) {
+	if os.Getenv("ONNXDIGITS_INTEROP") == "" {
+		t.Skip("set ONNXDIGITS_INTEROP=1 (after interop/setup.sh) to export with PyTorch and compare with onnxruntime")
+	}
+	dir := t.TempDir()
+	if b, err := exec.Command("/usr/bin/python3", filepath.Join("testdata", "torch_fixed.py"), dir).CombinedOutput(); err != nil {
+		t.Fatalf("torch_fixed.py: %v\n%s", err, b)
+	}
+	const n = 7
+	pix := testImages(n)
+	for _, name := range []string{"view_op9", "view_op11", "view_op13", "view_op17", "flatten_op13"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name+".onnx")
+			m, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := m.Info()
+			if !i.Rebatched || i.InputDims[0] != 1 {
+				t.Fatalf("dims %v re-batched %v (%s)", i.InputDims, i.Rebatched, i.BatchNote)
+			}
+			x, err := m.Adapt(pix, n, 28, 28)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs, _, err := m.Tensor(context.Background(), x, []int{n, 1, 28, 28})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ort := runOnnxruntime(t, path, x, []string{"1"})
+			want := ort.Runs[0].Outputs[i.Output].Data
+			worst := 0.0
+			for j, v := range outs[0].Float {
+				d := math.Abs(float64(v) - want[j])
+				worst = max(worst, d)
+				// 1e-5 relative to the size: the project's float32 bound.
+				if d > 1e-5*max(1, math.Abs(want[j])) {
+					t.Errorf("value %d: %g, onnxruntime %g", j, v, want[j])
+				}
+			}
+			t.Logf("%s: batch of %d vs onnxruntime one by one: max |diff| %.3g (%v)", name, n, worst, i.Kind)
 		})
 	}
 }
