@@ -43,7 +43,9 @@ type Plan struct {
 	Gradients   int64 // training: of the parameters and the activations
 	Optimizer   int64 // training: moment vectors
 	Workspace   int64 // the largest per-node scratch (Conv's column matrix)
-	Overhead    int64 // NodeOverhead per node
+	// WorkspaceNode names the node whose scratch is Workspace.
+	WorkspaceNode string
+	Overhead      int64 // NodeOverhead per node
 	// PerExample is what one more example adds (activations, their
 	// gradients, workspace): Total grows linearly with the batch.
 	PerExample int64
@@ -100,7 +102,9 @@ func (m *Model) Plan(opts PlanOptions) (*Plan, error) {
 				col := mulSat(int64(w[1])*int64(g), mulSat(int64(w[2])*int64(w[3]), int64(out[2])*int64(out[3])))
 				per := mulSat(col, 4)
 				perEx = addSat(perEx, per)
-				p.Workspace = max(p.Workspace, mulSat(per, int64(batch)))
+				if w := mulSat(per, int64(batch)); w > p.Workspace {
+					p.Workspace, p.WorkspaceNode = w, n.Name
+				}
 			}
 		}
 	}
@@ -155,8 +159,11 @@ func (e *MemoryError) Error() string {
 	p, l := e.Plan, e.Plan.Largest
 	head := fmt.Sprintf("graph: the model needs %s of memory at batch %d, over the limit of %s (--max-memory)",
 		FormatBytes(p.Total), p.Batch, FormatBytes(e.Limit))
-	if p.Overhead > l.Bytes {
+	if p.Overhead > l.Bytes && p.Overhead > p.Workspace {
 		return fmt.Sprintf("%s: %d nodes at %s each take %s", head, len(p.Layers), FormatBytes(NodeOverhead), FormatBytes(p.Overhead))
+	}
+	if p.Workspace > l.Bytes {
+		return fmt.Sprintf("%s: node %q (Conv) needs a column matrix of %s", head, p.WorkspaceNode, FormatBytes(p.Workspace))
 	}
 	what := fmt.Sprintf("parameter %q %s", l.Name, FormatDims(l.Shape))
 	if l.Node != "" {

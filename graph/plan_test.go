@@ -72,6 +72,8 @@ func TestPlanOverLimit(t *testing.T) {
 		},
 		Outputs: []Value{{Name: "y"}},
 	}
+	pads1 := pads.Clone()
+	pads1.Params[0] = &Tensor{Name: "w", Dims: []int{1, 1, 3, 3}, Data: make([]float32, 9)}
 	chain := &Model{Inputs: []Value{{Name: "r0", Shape: []int{Batch, 1, 28, 28}}}}
 	for i := range 65000 {
 		chain.Nodes = append(chain.Nodes, &Node{Name: fmt.Sprint("relu", i), Op: &Relu{}, Inputs: []string{fmt.Sprint("r", i)}, Outputs: []string{fmt.Sprint("r", i+1)}})
@@ -82,6 +84,7 @@ func TestPlanOverLimit(t *testing.T) {
 		want string
 	}{
 		{"conv pads 5000", pads, `node "conv" (Conv) output (1,10,10026,10026): 3.7 GiB`},
+		{"conv pads 5000, one filter", pads1, `node "conv" (Conv) needs a column matrix of 3.4 GiB`},
 		{"65000 relu", chain, "65000 nodes at 64.0 KiB each take 4.0 GiB"},
 	} {
 		p, err := tc.m.Plan(PlanOptions{Batch: 1})

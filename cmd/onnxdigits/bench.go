@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
 	"github.com/onnxdigits/onnxdigits/perf"
 )
@@ -29,6 +30,7 @@ func benchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "images per run (1..65536)"},
 			&cli.Float64Flag{Name: "seconds", Value: 10, Usage: "how long to time runs (at least 10 runs are timed)"},
+			maxMemoryFlag(),
 		},
 		Action: runBench,
 	}
@@ -48,10 +50,22 @@ func runBench(c *cli.Context) error {
 	if !(secs > 0 && secs <= 3600) {
 		return badUsage("--seconds %g is not in (0, 3600]", secs)
 	}
-	path := c.Args().First()
-	m, err := onnximport.ReadFile(path, onnximport.Options{})
+	maxMem, err := maxMemory(c)
 	if err != nil {
 		return err
+	}
+	path := c.Args().First()
+	m, err := onnximport.ReadFile(path, onnximport.Options{MaxBytes: modelBytes(maxMem)})
+	if err != nil {
+		return err
+	}
+	// The memory plan at the batch, before the runner allocates.
+	plan, err := m.Plan(graph.PlanOptions{Batch: batch})
+	if err == nil {
+		err = plan.Check(maxMem)
+	}
+	if err != nil {
+		return withFile(err, path)
 	}
 	r, err := perf.Run(c.Context, m, perf.Options{Batch: batch, Duration: time.Duration(secs * float64(time.Second))})
 	if err != nil {
