@@ -20,8 +20,12 @@ import (
 // The format written, as DESIGN §4 fixes it: what PyTorch 1.13 emits, accepted by
 // onnx 1.12's checker (IR versions 4-8), onnxruntime 1.30 and Netron.
 const (
+	// Opset and IRVersion are the defaults; Options.Opset picks another opset
+	// in MinOpset..MaxOpset, written with IRVersionFor's IR version.
 	Opset        = 13
 	IRVersion    = 7
+	MinOpset     = 11
+	MaxOpset     = 21
 	ProducerName = "onnxdigits"
 	// Version is the producer_version written when Options.ProducerVersion is empty.
 	Version = "0.1.0"
@@ -36,6 +40,35 @@ type Options struct {
 	FoldBN bool
 	// ProducerVersion is written as producer_version; "" means Version.
 	ProducerVersion string
+	// Opset is the default-domain opset to write, MinOpset..MaxOpset; 0 means
+	// Opset (13). Before 13, Softmax and LogSoftmax flatten their input to 2-D
+	// at the axis, so a softmax over any but the last dim cannot be written.
+	Opset int
+}
+
+// IRVersionFor is the IR version written with an opset: the one its ONNX
+// release introduced (onnx 1.6: opset 11, IR 6; 1.7-1.9: 12-14, IR 7; 1.10-1.13:
+// 15-18, IR 8; 1.14-1.15: 19-20, IR 9; 1.16: 21, IR 10), so that runtimes of that
+// era read the file.
+func IRVersionFor(opset int) int64 {
+	switch {
+	case opset <= 11:
+		return 6
+	case opset <= 14:
+		return 7
+	case opset <= 18:
+		return 8
+	case opset <= 20:
+		return 9
+	}
+	return 10
+}
+
+func (o Options) opset() int {
+	if o.Opset == 0 {
+		return Opset
+	}
+	return o.Opset
 }
 
 // UnsupportedLayerError reports a node of the model that cannot be written at
@@ -62,6 +95,9 @@ func Model(m *graph.Model, opts Options) (*onnx.ModelProto, error) {
 	if m == nil {
 		return nil, errors.New("export: nil model")
 	}
+	if v := opts.opset(); v < MinOpset || v > MaxOpset {
+		return nil, fmt.Errorf("export: opset %d is not supported (%d..%d are)", v, MinOpset, MaxOpset)
+	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
@@ -75,7 +111,7 @@ func Model(m *graph.Model, opts Options) (*onnx.ModelProto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	b := &builder{m: m, shapes: shapes, types: map[string]graph.DType{}, alias: map[string]string{}}
+	b := &builder{m: m, shapes: shapes, types: map[string]graph.DType{}, alias: map[string]string{}, opset: opts.opset()}
 	for _, in := range m.Inputs {
 		b.types[in.Name] = in.Type
 	}
@@ -127,8 +163,8 @@ func Model(m *graph.Model, opts Options) (*onnx.ModelProto, error) {
 		version = Version
 	}
 	return &onnx.ModelProto{
-		IrVersion:       IRVersion,
-		OpsetImport:     []*onnx.OperatorSetIdProto{{Domain: "", Version: Opset}},
+		IrVersion:       IRVersionFor(opts.opset()),
+		OpsetImport:     []*onnx.OperatorSetIdProto{{Domain: "", Version: int64(opts.opset())}},
 		ProducerName:    ProducerName,
 		ProducerVersion: version,
 		DocString:       "Digit classifier trained with onnxdigits (Go, Gorgonia); see the graph's doc_string.",
@@ -181,6 +217,7 @@ type builder struct {
 	alias  map[string]string // value name -> the name it reads as (omitted nodes)
 	nodes  []*onnx.NodeProto
 	notes  []string // sentences for the graph doc_string
+	opset  int      // the default-domain opset written
 }
 
 // in resolves a graph value name through the aliases of omitted nodes.

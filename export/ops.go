@@ -49,9 +49,9 @@ func (b *builder) node(i int, n *graph.Node) error {
 	case *graph.Binary:
 		return exportBinary(b, i, n, op)
 	case *graph.Softmax:
-		exportSoftmax(b, n, op)
+		return exportSoftmax(b, i, n, op)
 	case *graph.ArgMax:
-		exportArgMax(b, n, op)
+		return exportArgMax(b, i, n, op)
 	default:
 		typ := "<nil>"
 		if n.Op != nil {
@@ -163,11 +163,15 @@ func writePool(b *builder, i int, n *graph.Node, average, ceil, includePad bool,
 	kind, op := "max", "MaxPool"
 	if average {
 		kind, op = "average", "AveragePool"
-		if slices.ContainsFunc(dilations, func(d int) bool { return d != 1 }) {
+		dilated := slices.ContainsFunc(dilations, func(d int) bool { return d != 1 })
+		if dilated && b.opset < 19 {
 			return &UnsupportedLayerError{Layer: n.Name, Index: i, Op: op,
-				Reason: fmt.Sprintf("dilations %v: AveragePool has no dilations before opset 19", dilations)}
+				Reason: fmt.Sprintf("dilations %v: AveragePool has no dilations before opset 19 (export with --opset 19 or later)", dilations)}
 		}
 		attrs = append(attrs, attrInt("count_include_pad", boolInt(includePad)))
+		if dilated {
+			attrs = append(attrs, attrInts("dilations", dilations...))
+		}
 	} else {
 		attrs = append(attrs, attrInts("dilations", dilations...))
 	}
@@ -294,15 +298,27 @@ func exportBinary(b *builder, i int, n *graph.Node, o *graph.Binary) error {
 // semantics an imported file may carry) is the same op when its axis is the
 // last dim; otherwise it is written as opset 11 defined it: Flatten at the axis,
 // Softmax over axis 1, Reshape back to the input's Shape.
-func exportSoftmax(b *builder, n *graph.Node, s *graph.Softmax) {
+//
+// Before opset 13 (Options.Opset 11, 12) Softmax itself has the 2-D semantics:
+// a Coerce2D softmax is written as it is, and a one-axis softmax only when its
+// axis is the last dim (where both agree).
+func exportSoftmax(b *builder, i int, n *graph.Node, s *graph.Softmax) error {
 	x := b.shapes[n.Inputs[0]]
 	axis := s.Axis
 	if axis < 0 {
 		axis += len(x)
 	}
+	if b.opset < 13 {
+		if !s.Coerce2D && axis != len(x)-1 {
+			return &UnsupportedLayerError{Layer: n.Name, Index: i, Op: s.Type(),
+				Reason: fmt.Sprintf("a %s over axis %d of a rank-%d input cannot be written before opset 13 (it flattens the dims from the axis on); export at opset 13 or later", s.Type(), s.Axis, len(x))}
+		}
+		b.add(n, s.Type(), fmt.Sprintf("%s over axis %d (opset %d: over the dims from %d on, flattened)", s.Type(), s.Axis, b.opset, axis), attrInt("axis", int64(s.Axis)))
+		return nil
+	}
 	if !s.Coerce2D || axis == len(x)-1 {
 		b.add(n, s.Type(), fmt.Sprintf("%s over axis %d", s.Type(), s.Axis), attrInt("axis", int64(s.Axis)))
-		return
+		return nil
 	}
 	in, out := b.in(n.Inputs[0]), n.Outputs[0]
 	shape, flat, soft := out+"/shape", out+"/flat", out+"/2d"
@@ -316,6 +332,7 @@ func exportSoftmax(b *builder, n *graph.Node, s *graph.Softmax) {
 	b.add(&graph.Node{Name: n.Name + "/Flatten", Inputs: []string{in}, Outputs: []string{flat}}, "Flatten", doc, attrInt("axis", int64(axis)))
 	b.add(&graph.Node{Name: n.Name + "/" + s.Type(), Inputs: []string{flat}, Outputs: []string{soft}}, s.Type(), doc, attrInt("axis", 1))
 	b.add(&graph.Node{Name: n.Name + "/Reshape", Inputs: []string{soft, shape}, Outputs: []string{out}, Doc: n.Doc}, "Reshape", "back to the input's shape")
+	return nil
 }
 
 // prodDims multiplies dims; any graph.Batch makes the result graph.Batch.
@@ -333,16 +350,20 @@ func prodDims(d []int) int {
 // exportArgMax: https://onnx.ai/onnx/operators/onnx__ArgMax.html. The defaults are
 // axis 0 and keepdims 1, so both are always written; select_last_index (opset
 // 12+) only when set.
-func exportArgMax(b *builder, n *graph.Node, a *graph.ArgMax) {
+func exportArgMax(b *builder, i int, n *graph.Node, a *graph.ArgMax) error {
 	attrs := []*onnx.AttributeProto{
 		attrInt("axis", int64(a.Axis)),
 		attrInt("keepdims", boolInt(a.KeepDims)),
 	}
 	if a.SelectLastIndex {
+		if b.opset < 12 {
+			return &UnsupportedLayerError{Layer: n.Name, Index: i, Op: "ArgMax", Reason: "select_last_index exists from opset 12 on"}
+		}
 		attrs = append(attrs, attrInt("select_last_index", 1))
 	}
 	np := b.add(n, "ArgMax", fmt.Sprintf("index of the largest value along axis %d (int64)", a.Axis), attrs...)
 	for _, out := range np.Output {
 		b.types[out] = graph.Int64
 	}
+	return nil
 }

@@ -19,7 +19,8 @@ func exportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "export a trained checkpoint to an ONNX file",
 		ArgsUsage: "model.onnx",
-		Description: `Writes the checkpoint's model as ONNX (opset 13, IR version 7): input "image"
+		Description: `Writes the checkpoint's model as ONNX (opset 13, IR version 7, unless --opset
+   says otherwise: 11 to 21, each with the IR version of its ONNX release): input "image"
    float32 [N,1,28,28] with pixels in [0,1] (the mean image is subtracted inside the
    graph), outputs "probabilities" float32 [N,10] and "label" int64 [N], with the
    class names and training settings as metadata. The file is written atomically.
@@ -29,6 +30,7 @@ func exportCommand() *cli.Command {
    Examples:
      onnxdigits export model.onnx
      onnxdigits export --checkpoint run1.ckpt --fold-bn model.onnx
+     onnxdigits export --opset 11 model.onnx     # for onnxruntime 1.0-1.2 and older tools
      onnxdigits inspect model.onnx
      onnxdigits export --model-repository models digits.onnx
 
@@ -39,6 +41,7 @@ func exportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint written by onnxdigits train"},
 			&cli.BoolFlag{Name: "fold-bn", Usage: "fold batch normalization into the preceding convolution (inference-only file)"},
+			&cli.IntFlag{Name: "opset", Value: export.Opset, Usage: fmt.Sprintf("ONNX opset to write, %d to %d", export.MinOpset, export.MaxOpset)},
 			maxMemoryFlag(),
 			&cli.StringFlag{Name: "model-repository", Usage: "also write a Triton/KServe model repository in `DIR`"},
 		},
@@ -50,6 +53,10 @@ func runExport(c *cli.Context) error {
 	repo := c.String("model-repository")
 	if c.NArg() != 1 && (repo == "" || c.NArg() != 0) {
 		return badUsage("export takes one argument, the ONNX file to write (got %d)", c.NArg())
+	}
+	opset := c.Int("opset")
+	if opset < export.MinOpset || opset > export.MaxOpset {
+		return badUsage("--opset %d: %d to %d are supported", opset, export.MinOpset, export.MaxOpset)
 	}
 	maxMem, err := maxMemory(c)
 	if err != nil {
@@ -67,7 +74,7 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: %s: %w", c.String("checkpoint"), err)
 	}
-	opts := export.Options{FoldBN: c.Bool("fold-bn")}
+	opts := export.Options{FoldBN: c.Bool("fold-bn"), Opset: opset}
 	if repo == "" {
 		return export.WriteFile(c.Args().First(), ck.Model, opts)
 	}
