@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/onnxdigits/onnxdigits/digits"
+	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/train"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,6 +29,7 @@ Example:
 			&cli.StringFlag{Name: "out", Usage: "output `DIR` (created if missing; existing files of the same name are replaced)"},
 			&cli.IntFlag{Name: "per-class", Value: digits.DefaultPerClass, Usage: "images per digit (10 digits)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "random seed"},
+			maxMemoryFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			out, perClass, seed := c.String("out"), c.Int("per-class"), c.Int64("seed")
@@ -35,6 +38,15 @@ Example:
 			}
 			if perClass <= 0 || perClass > digits.MaxImages/10 {
 				return cli.Exit(fmt.Sprintf("--per-class %d: want 1..%d", perClass, digits.MaxImages/10), 2)
+			}
+			maxMem, err := maxMemory(c)
+			if err != nil {
+				return err
+			}
+			// The set is rendered whole before it is written.
+			spec := fmt.Sprintf("synthetic:%d", perClass)
+			if n, _ := train.DataBytes(spec); n > maxMem {
+				return fmt.Errorf("digits: %d images per class need %s, over the limit of %s (--max-memory)", perClass, graph.FormatBytes(n), graph.FormatBytes(maxMem))
 			}
 			s := digits.Synthetic(perClass, seed)
 			if err := digits.WriteFolder(s, out); err != nil {

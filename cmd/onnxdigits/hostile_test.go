@@ -105,6 +105,7 @@ func hostileRows() []hostileRow {
 		{name: "arch fc100000000", args: train("--arch", "conv5x5x20,fc100000000,fc10"), want: 1, msg: "memory"},
 		{name: "arch conv p100000", args: train("--arch", "conv3x3x20p100000,fc10"), want: 1, msg: "memory"},
 		{name: "data synthetic:1000000", args: []string{"train", "--checkpoint", "$D/new.ckpt", "--data", "synthetic:1000000"}, want: 1, msg: "memory"},
+		{name: "digits --per-class 1000000", args: []string{"digits", "--out", "$D/digits", "--per-class", "1000000"}, want: 1, msg: "--max-memory"},
 		{name: "learn-rate NaN", args: train("--learn-rate", "NaN"), want: 2, msg: "--learn-rate", fast: true},
 		{name: "learn-rate Inf", args: train("--learn-rate", "Inf"), want: 2, msg: "--learn-rate", fast: true},
 		{name: "learn-rate -0.01", args: train("--learn-rate", "-0.01"), want: 2, msg: "--learn-rate", fast: true},
