@@ -81,7 +81,8 @@ type Prediction struct {
 	// emits probabilities, exp of it for log-probabilities, its softmax for
 	// logits.
 	Probabilities []float32
-	// Scores are the model's K output values as emitted.
+	// Scores are the model's K output values as emitted (for Tensor, a view
+	// of the returned output's data).
 	Scores []float32
 	// Output is what the model emitted.
 	Output graph.ScoreKind

@@ -42,3 +42,32 @@ func Example() {
 	// output "probabilities": probabilities of 10 classes
 	// class "1" (index 1), probability 1.00; the model emitted probabilities
 }
+
+// Tensor takes input already in the model's layout and pixel range (here a
+// Keras-style NHWC model on 0-255 pixels, from testdata/make_models.py) and
+// returns every model output as well as the predictions; a server answers
+// tensor requests this way.
+func ExampleModel_Tensor() {
+	m, err := classify.Open("testdata/nhwc.onnx", classify.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	info := m.Info()
+	fmt.Printf("input %v %v, pixel range %v (%s)\n", info.InputDims, info.Layout, info.PixelRange, info.PixelRangeFrom)
+
+	// Two blank (black) images, (2,28,28,1).
+	x := make([]float32, 2*28*28*1)
+	outs, preds, err := m.Tensor(context.Background(), x, []int{2, 28, 28, 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, o := range outs {
+		fmt.Printf("output %q shape %v\n", o.Name, o.Shape)
+	}
+	fmt.Printf("%d predictions of %d probabilities; the model emitted %v\n", len(preds), len(preds[0].Probabilities), preds[0].Output)
+	// Output:
+	// input [-1 28 28 1] NHWC, pixel range 0-255 (metadata)
+	// output "probs" shape [2 10]
+	// 2 predictions of 10 probabilities; the model emitted probabilities
+}
