@@ -136,8 +136,10 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	ar := rowsA(g, a, &op.at)
 	y := get[T](&op.out, M*N)
 	// Few outputs: dot products along K against B'ᵀ, except for a few rows,
-	// which do not pay for transposing B (batch-1 inference).
-	dot := N < 32 && M > 16
+	// which do not pay for transposing B (batch-1 inference); a B given
+	// transposed (PyTorch's Linear, transB=1) is B'ᵀ already, so few rows take
+	// the dot products on it directly instead of transposing it every run.
+	dot := (N < 32 && M > 16) || (g.transB && M <= 16)
 	var bm []T
 	op.btOf = nil
 	if dot {

@@ -67,13 +67,17 @@ type result struct {
 var (
 	root     = flag.String("root", ".", "repository root")
 	epochs   = flag.Int("epochs", 5, "measured training epochs per run")
-	skip     = flag.String("skip", "", "comma-separated peers to skip: torch, openblas, ort, purego")
+	skip     = flag.String("skip", "", "comma-separated rows to skip: torch, openblas, ort, avx2, purego (the generic path), lenet")
 	rounds   = flag.Int("rounds", 2, "rounds over all systems; each figure is the best of them")
 	worker   = flag.Bool("worker", false, "internal: run onnxdigits itself and print one JSON line")
 	batch    = flag.Int("batch", 128, "internal: training batch of a -worker run")
 	onnxPath = flag.String("onnx", "", "internal: write the BN-folded model here (-worker)")
 	mode     = flag.String("mode", "both", "internal: what a -worker run does: train, infer or both")
+	modelIn  = flag.String("model", "", "internal: infer this ONNX file (all its outputs) instead of the paper's net (-worker -mode infer)")
 )
+
+// lenet is the imported PyTorch LeNet-style model of the second table.
+const lenet = "testdata/torch/lenet_opset11.onnx"
 
 func main() {
 	flag.Parse()
@@ -148,6 +152,21 @@ func runWorker() error {
 		res.LoadAvg = append(res.LoadAvg, loadavg())
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
+	if *modelIn != "" {
+		im, err := onnximport.ReadFile(*modelIn, onnximport.Options{})
+		if err != nil {
+			return err
+		}
+		images := randomSet(10240, 3).Images
+		if res.Infer, err = inferRate(im, images, 256, 10240, 5); err != nil {
+			return err
+		}
+		if res.InferBatch1, err = inferRate(im, images, 1, 2000, 5); err != nil {
+			return err
+		}
+		res.LoadAvg = append(res.LoadAvg, loadavg())
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
 	m, err := graph.New("", graph.DigitsInput(), rand.New(rand.NewSource(1)))
 	if err != nil {
 		return err
@@ -184,9 +203,14 @@ func runWorker() error {
 }
 
 // inferRate is the median images/s of reps passes (after one warm-up) over n
-// images in batches of batch, labels and probabilities out.
+// images in batches of batch: labels and probabilities out for our models,
+// every output for a foreign one.
 func inferRate(m *graph.Model, images []float32, batch, n, reps int) (float64, error) {
-	r := backend.NewRunner(m, graph.ProbsOutput, graph.LabelOutput)
+	var want []string
+	if m.Producer(graph.ProbsOutput) != nil && m.Producer(graph.LabelOutput) != nil {
+		want = []string{graph.ProbsOutput, graph.LabelOutput}
+	}
+	r := backend.NewRunner(m, want...)
 	r.MaxBatch = batch
 	defer r.Close()
 	var rates []float64
@@ -281,6 +305,7 @@ func orchestrate() error {
 		train          [2]result // batch 128, 43
 		infer          result
 		note           string
+		lenet          bool // the second table: the imported LeNet, inference only
 	}
 	var rows []row
 
@@ -300,7 +325,7 @@ func orchestrate() error {
 		rows = append(rows, r)
 		return len(rows) - 1
 	}
-	g := addRow(row{system: "onnxdigits (Go, Gorgonia + own ops, AVX-512)", config: fmt.Sprintf("GOMAXPROCS=%d, kernels %s", runtime.GOMAXPROCS(0), kernels.CPU())})
+	g := addRow(row{system: "onnxdigits (Go, Gorgonia + own ops)", config: fmt.Sprintf("GOMAXPROCS=%d, kernels %s", runtime.GOMAXPROCS(0), kernels.CPU())})
 	// Inference first: it writes the model the onnxruntime peer reads.
 	// Training and inference run in separate processes, so that the RSS of
 	// a training run is its own.
@@ -308,16 +333,25 @@ func orchestrate() error {
 		job{g, 2, "onnxdigits inference", nil, self, []string{"-worker", "-mode", "infer", "-onnx", model}},
 		job{g, 0, "onnxdigits train batch 128", nil, self, []string{"-worker", "-mode", "train", "-batch", "128", "-epochs", ep}},
 		job{g, 1, "onnxdigits train batch 43", nil, self, []string{"-worker", "-mode", "train", "-batch", "43", "-epochs", ep}})
-	if !skipped["purego"] {
-		p := addRow(row{system: "onnxdigits, portable Go loops", config: "ONNXDIGITS_CPU=generic (no assembly)", note: "2 measured epochs"})
-		env := []string{"ONNXDIGITS_CPU=generic"}
-		jobs = append(jobs,
-			job{p, 0, "onnxdigits portable train batch 128", env, self, []string{"-worker", "-mode", "train", "-batch", "128", "-epochs", "2"}},
-			job{p, 2, "onnxdigits portable inference", env, self, []string{"-worker", "-mode", "infer"}})
+	// The lower instruction paths where the CPU has them (ONNXDIGITS_CPU
+	// never raises the path, so on a smaller CPU a row repeats a lower one).
+	lower := []string{"avx2", "generic"}
+	if skipped["avx2"] {
+		lower = lower[1:]
 	}
-	torch := func(system, config string, env []string) {
+	if skipped["purego"] {
+		lower = lower[:len(lower)-1]
+	}
+	for _, path := range lower {
+		p := addRow(row{system: "onnxdigits, " + path + " path", config: "ONNXDIGITS_CPU=" + path, note: "2 measured epochs"})
+		env := []string{"ONNXDIGITS_CPU=" + path}
+		jobs = append(jobs,
+			job{p, 0, "onnxdigits " + path + " train batch 128", env, self, []string{"-worker", "-mode", "train", "-batch", "128", "-epochs", "2"}},
+			job{p, 2, "onnxdigits " + path + " inference", env, self, []string{"-worker", "-mode", "infer"}})
+	}
+	torch := func(system, config string, env []string, batches ...string) {
 		r := addRow(row{system: system, config: config, note: "training and inference in one process"})
-		for i, bs := range []string{"128", "43"} {
+		for i, bs := range batches {
 			jobs = append(jobs, job{r, i, system + " batch " + bs, env, "/usr/bin/python3",
 				[]string{"testdata/torch/bench_torch.py", "--batch-size", bs, "--epochs", ep, "--threads", "2"}})
 		}
@@ -328,19 +362,38 @@ func orchestrate() error {
 			fmt.Fprintln(os.Stderr, "bench: OpenBLAS peer skipped: install libopenblas0-pthread (bench/run.sh does)")
 		} else {
 			torch("PyTorch 1.13 + OpenBLAS", "SkylakeX kernels, 1 BLAS thread, 2 torch threads",
-				[]string{"LD_LIBRARY_PATH=" + lib, "OPENBLAS_CORETYPE=SkylakeX", "OPENBLAS_NUM_THREADS=1"})
+				[]string{"LD_LIBRARY_PATH=" + lib, "OPENBLAS_CORETYPE=SkylakeX", "OPENBLAS_NUM_THREADS=1"}, "128", "43")
+			if !skipped["avx2"] {
+				torch("PyTorch 1.13 + OpenBLAS, AVX2 kernels", "OPENBLAS_CORETYPE=Haswell (the bar for the avx2 row), 1 BLAS thread, 2 torch threads",
+					[]string{"LD_LIBRARY_PATH=" + lib, "OPENBLAS_CORETYPE=Haswell", "OPENBLAS_NUM_THREADS=1"}, "128")
+			}
 		}
 	}
 	if !skipped["torch"] {
 		torch("PyTorch 1.13 as installed", "reference BLAS, 2 torch threads",
-			[]string{"LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas"})
+			[]string{"LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas"}, "128", "43")
 	}
-	if !skipped["ort"] {
+	ort := func(model string, lenet bool) {
+		if skipped["ort"] {
+			return
+		}
 		for _, th := range []string{"2", "1"} {
-			r := addRow(row{system: "onnxruntime-node 1.30", config: th + " intra-op thread(s), graph optimization all"})
-			jobs = append(jobs, job{r, 2, "onnxruntime " + th + " threads", []string{"NODE_PATH=" + filepath.Join(*root, "interop/node_modules")},
+			r := addRow(row{system: "onnxruntime-node 1.30", config: th + " intra-op thread(s), graph optimization all", lenet: lenet})
+			jobs = append(jobs, job{r, 2, "onnxruntime " + th + " threads " + filepath.Base(model), []string{"NODE_PATH=" + filepath.Join(*root, "interop/node_modules")},
 				"node", []string{"bench/bench_ort.js", model, th}})
 		}
+	}
+	ort(model, false)
+	if !skipped["lenet"] {
+		// The second table: a PyTorch LeNet-style model (conv 5x5 pad 2, ReLU,
+		// max pool 2, conv 5x5, ReLU, max pool 2, MatMul+Add, two Gemm),
+		// imported as any user's model would be.
+		for _, path := range append([]string{kernels.CPU()}, lower...) {
+			l := addRow(row{system: "onnxdigits, imported LeNet", config: "ONNXDIGITS_CPU=" + path, lenet: true})
+			jobs = append(jobs, job{l, 2, "onnxdigits lenet " + path, []string{"ONNXDIGITS_CPU=" + path}, self,
+				[]string{"-worker", "-mode", "infer", "-model", lenet}})
+		}
+		ort(lenet, true)
 	}
 	for round := 1; round <= *rounds; round++ {
 		fmt.Fprintf(os.Stderr, "bench: round %d of %d (load %.2f)\n", round, *rounds, loadavg())
@@ -398,6 +451,9 @@ func orchestrate() error {
 	fmt.Fprintln(&out, "| system | configuration | train img/s, batch 128 | train img/s, batch 43 | infer img/s, batch 256 | infer img/s, batch 1 | peak RSS MB, training / inference |")
 	fmt.Fprintln(&out, "| --- | --- | --- | --- | --- | --- | --- |")
 	for i, r := range rows {
+		if r.lenet {
+			continue
+		}
 		own := i == 0
 		cfg := r.config
 		if r.note != "" {
@@ -407,6 +463,21 @@ func orchestrate() error {
 			cell(r.train[0], trainRate, gr.train[0].Train, own), cell(r.train[1], trainRate, gr.train[1].Train, own),
 			cell(r.infer, inferRate, gr.infer.Infer, own), cell(r.infer, infer1, gr.infer.InferBatch1, own),
 			rss(trainRSS(r))+" / "+rss(r.infer.PeakRSSMB))
+	}
+	first := -1
+	for i, r := range rows {
+		if !r.lenet {
+			continue
+		}
+		if first < 0 {
+			first = i
+			fmt.Fprintf(&out, "\nImported PyTorch LeNet (%s), inference; ratios are the first row / the row.\n\n", lenet)
+			fmt.Fprintln(&out, "| system | configuration | infer img/s, batch 256 | infer img/s, batch 1 | peak RSS MB |")
+			fmt.Fprintln(&out, "| --- | --- | --- | --- | --- |")
+		}
+		lr := rows[first]
+		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s |\n", r.system, r.config,
+			cell(r.infer, inferRate, lr.infer.Infer, i == first), cell(r.infer, infer1, lr.infer.InferBatch1, i == first), rss(r.infer.PeakRSSMB))
 	}
 	fmt.Print(out.String())
 	for _, r := range rows {

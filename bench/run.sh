@@ -4,7 +4,7 @@
 #
 #   sh bench/run.sh              Go benchmarks, then the peer table
 #   sh bench/run.sh -epochs 3    fewer measured epochs per training run
-#   sh bench/run.sh -skip torch  leave out a peer: torch, openblas, ort, purego
+#   sh bench/run.sh -skip torch  leave out rows: torch, openblas, ort, avx2, purego, lenet
 #   sh bench/run.sh -rounds 3    rounds over all systems (best of them; default 2)
 #   BENCH_GO=0 sh bench/run.sh   skip the go test benchmarks
 #

@@ -33,17 +33,11 @@ func Pool2D(g *PoolGeom, x, y []float32) {
 	inPlane, outPlane := g.H*g.W, g.OH*g.OW
 	_ = x[planes*inPlane-1]
 	_ = y[planes*outPlane-1]
-	// Window ranges per output column, shared by every row and plane.
-	xr := make([]int32, 2*g.OW)
-	for ox := range g.OW {
-		lo, hi := window(ox*g.SW-g.PL, g.DW, g.KW, g.W)
-		xr[2*ox], xr[2*ox+1] = int32(lo), int32(hi)
-	}
 	work := planes * outPlane * g.KH * g.KW
 	workers := min(runtime.GOMAXPROCS(0), planes, max(work/(1<<15), 1))
 	do := func(p0, p1 int) {
 		for p := p0; p < p1; p++ {
-			pool2DPlane(g, xr, x[p*inPlane:(p+1)*inPlane], y[p*outPlane:(p+1)*outPlane])
+			pool2DPlane(g, x[p*inPlane:(p+1)*inPlane], y[p*outPlane:(p+1)*outPlane])
 		}
 	}
 	if workers <= 1 {
@@ -77,7 +71,7 @@ func padCount(start, d, n, size, pb, pe int) int {
 	return hi - lo
 }
 
-func pool2DPlane(g *PoolGeom, xr []int32, x, y []float32) {
+func pool2DPlane(g *PoolGeom, x, y []float32) {
 	W := g.W
 	if !g.Average && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
 		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W {
@@ -102,8 +96,8 @@ func pool2DPlane(g *PoolGeom, xr []int32, x, y []float32) {
 			rowPad = padCount(ys, g.DH, g.KH, g.H, g.PT, g.PB)
 		}
 		for ox := range row {
-			kxLo, kxHi := int(xr[2*ox]), int(xr[2*ox+1])
 			xs := ox*g.SW - g.PL
+			kxLo, kxHi := window(xs, g.DW, g.KW, g.W)
 			if !g.Average {
 				best := float32(math.Inf(-1))
 				for ky := kyLo; ky < kyHi; ky++ {
