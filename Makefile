@@ -1,6 +1,7 @@
 # make run   trains the paper's network on the built-in synthetic digits and exports model.onnx
 # make test  installs what the tests need (apt, npm) and runs every test, interop and conformance included,
-#            then the tests again on the portable kernels (purego build tag)
+#            then the tests again on the portable kernels (purego build tag) and the model tests on the
+#            avx2 and generic instruction paths
 
 GO ?= go
 
@@ -20,6 +21,11 @@ test:
 	$(GO) vet ./...
 	ONNXDIGITS_INTEROP=1 ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -tags purego ./...
+	# The imported fixtures and conformance cases on the lower instruction paths
+	# (ONNXDIGITS_CPU only lowers the path: on a CPU without them these repeat
+	# the generic run); internal/kernels tests every path by itself.
+	ONNXDIGITS_CPU=avx2 ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 ./import ./backend ./verify ./perf
+	ONNXDIGITS_CPU=generic ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 ./import ./backend ./verify ./perf
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
