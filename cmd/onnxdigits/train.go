@@ -54,7 +54,8 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "checkpoint", Value: "onnxdigits.ckpt", Usage: "checkpoint written after every epoch"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue training from --checkpoint"},
 			&cli.StringFlag{Name: "curves", Usage: "write history.csv, accuracy.png and loss.png into this folder"},
-			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning)"},
+			&cli.StringFlag{Name: "init", Usage: "start from this ONNX model instead of a fresh network (fine-tuning); any classifier of 28x28 images whose output is K scores"},
+			&cli.StringFlag{Name: "pixel-range", Usage: "with --init: the pixel range the model takes, 0-1, 0-255 or -1-1 (default: its Image.NominalPixelRange metadata, else 0-1)"},
 			&cli.StringFlag{Name: "remedies", Value: train.DefaultSpec, Usage: "recipe changes that keep the softmax out of saturation: " + train.RemedyHelp},
 			&cli.BoolFlag{Name: "resume-on-other-data", Usage: "let --resume continue on a data set other than the checkpoint's (its mean image is kept)"},
 			maxMemoryFlag(),
@@ -209,8 +210,16 @@ func trainConfig(c *cli.Context) (train.Config, error) {
 		if cfg.Resume {
 			return cfg, badUsage("--init and --resume exclude each other")
 		}
-		m, err := onnximport.ReadFile(p, onnximport.Options{MaxBytes: modelBytes(maxMem)})
+		// A classifier's first input dim is its batch, also when the file fixed it.
+		m, err := onnximport.ReadFile(p, onnximport.Options{MaxBytes: modelBytes(maxMem), DynamicBatch: true})
 		if err != nil {
+			return cfg, err
+		}
+		pr := c.String("pixel-range")
+		if pr == "" {
+			pr = map[string]string{"NominalRange_0_255": "0-255", "Normalized_1_1": "-1-1"}[m.Meta["Image.NominalPixelRange"]]
+		}
+		if m, err = train.Adopt(m, pr); err != nil {
 			return cfg, err
 		}
 		cfg.Init = m
