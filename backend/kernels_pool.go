@@ -20,7 +20,7 @@ import (
 // inside the padded input with count_include_pad; windows that ceil_mode lets run
 // past the padding count only what they cover. Inference only: it has no gradient.
 type poolKernel struct {
-	*graph.PoolND // normalized: every list has one entry per spatial dim
+	*graph.Pool // normalized: every list filled in (graph.Pool.Normalized)
 }
 
 func (k *poolKernel) Arity() int { return 1 }
@@ -66,7 +66,7 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 	}
 	dst := kernels.Pool(&kernels.PoolWindow{
 		Average: k.Average, CountIncludePad: k.CountIncludePad,
-		Kernel: k.KernelShape, Strides: k.Strides, Dilations: k.Dilations, Begin: k.PadsBegin, End: k.PadsEnd,
+		Kernel: k.KernelShape, Strides: k.Strides, Dilations: k.Dilations, Begin: k.PadsBegin(), End: k.PadsEnd(),
 	}, src, in, out)
 	if t.Dtype() == tensor.Float32 {
 		f := make([]float32, len(dst))
@@ -82,7 +82,7 @@ func (k *poolKernel) ReturnsPtr() bool     { return false }
 func (k *poolKernel) CallsExtern() bool    { return false }
 func (k *poolKernel) OverwritesInput() int { return -1 }
 func (k *poolKernel) String() string {
-	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", k.PoolND.Type(), k.KernelShape, k.Strides, k.Dilations, k.PadsBegin, k.PadsEnd, k.CeilMode, k.CountIncludePad)
+	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", k.Pool.Type(), k.KernelShape, k.Strides, k.Dilations, k.PadsBegin(), k.PadsEnd(), k.CeilMode, k.CountIncludePad)
 }
 func (k *poolKernel) WriteHash(h hash.Hash) { fmt.Fprint(h, k.String(), k.rank()) }
 func (k *poolKernel) Hashcode() uint32 {

@@ -50,7 +50,7 @@ func TestAveragePoolMatchesNaive(t *testing.T) {
 		for _, incl := range []bool{false, true} {
 			m := &graph.Model{
 				Inputs:  []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 1, h, w}}},
-				Nodes:   []*graph.Node{{Name: "pool", Op: &graph.Pool{Average: true, KernelShape: [2]int{tc.k, tc.k}, Strides: [2]int{tc.s, tc.s}, Pads: [4]int{tc.pad, tc.pad, tc.pad, tc.pad}, CountIncludePad: incl}, Inputs: []string{"x"}, Outputs: []string{"y"}}},
+				Nodes:   []*graph.Node{{Name: "pool", Op: &graph.Pool{Average: true, KernelShape: []int{tc.k, tc.k}, Strides: []int{tc.s, tc.s}, Pads: []int{tc.pad, tc.pad, tc.pad, tc.pad}, CountIncludePad: incl}, Inputs: []string{"x"}, Outputs: []string{"y"}}},
 				Outputs: []graph.Value{{Name: "y", Type: graph.Float32}},
 			}
 			res, err := NewRunner(m).Run(1, x)

@@ -19,8 +19,6 @@ func (b *Builder) lower(n *graph.Node) ([]*G.Node, error) {
 		return b.lowerRelu(n)
 	case *graph.Pool:
 		return b.lowerPool(op, n)
-	case *graph.PoolND:
-		return b.lowerPoolND(op, n)
 	case *graph.GlobalAveragePool:
 		return b.lowerGlobalAveragePool(n)
 	case *graph.Flatten:

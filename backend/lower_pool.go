@@ -10,37 +10,47 @@ import (
 )
 
 // gorgoniaCan reports whether Gorgonia's built-in 2-D pooling computes the
-// normalized window w exactly.
-func gorgoniaCan(w *graph.PoolND) bool {
-	symmetric := slices.Equal(w.PadsBegin, w.PadsEnd)
-	padded := slices.ContainsFunc(w.PadsBegin, isNonzero) || slices.ContainsFunc(w.PadsEnd, isNonzero)
+// normalized pool w exactly.
+func gorgoniaCan(w *graph.Pool) bool {
+	symmetric := slices.Equal(w.PadsBegin(), w.PadsEnd())
+	padded := slices.ContainsFunc(w.Pads, isNonzero)
 	undilated := !slices.ContainsFunc(w.Dilations, func(d int) bool { return d != 1 })
-	return symmetric && !w.CeilMode && undilated && (!padded || !w.Average || w.CountIncludePad)
+	return len(w.KernelShape) == 2 && symmetric && !w.CeilMode && undilated && (!padded || !w.Average || w.CountIncludePad)
 }
 
 func isNonzero(v int) bool { return v != 0 }
 
 // useKernel reports whether lowerPool runs poolKernel instead of Gorgonia's
-// pooling: whenever Gorgonia cannot express w, and for all average pooling at
-// inference, since Gorgonia v0.9.18's AveragePool2D returns wrong values (the
-// ONNX averagepool conformance cases are off by factors up to 8;
-// TestAveragePoolMatchesNaive pins it).
-func useKernel(w *graph.PoolND, mode Mode) bool {
+// pooling: whenever Gorgonia cannot express w (any pooling that is not 2-D
+// among others), and for all average pooling at inference, since Gorgonia
+// v0.9.18's AveragePool2D returns wrong values (the ONNX averagepool
+// conformance cases are off by factors up to 8; TestAveragePoolMatchesNaive
+// pins it).
+func useKernel(w *graph.Pool, mode Mode) bool {
 	return !gorgoniaCan(w) || (w.Average && mode == Infer)
 }
 
+// lowerPool runs 2-D pooling that Gorgonia can differentiate on Gorgonia's
+// MaxPool2D or a tiled average (training), everything else on poolKernel,
+// which is forward-only and so serves imported inference graphs.
 func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 	x, err := b.Input(n, 0)
 	if err != nil {
 		return nil, err
 	}
-	w := p.Window()
+	w, err := p.Normalized()
+	if err != nil {
+		return nil, err
+	}
 	if op := b.pool2D(w); op != nil {
 		return one(G.ApplyOp(op, x))
 	}
 	if useKernel(w, b.Opts.Mode) {
 		k := &poolKernel{w}
 		if b.Opts.Mode == Train {
+			if len(w.KernelShape) != 2 {
+				return nil, fmt.Errorf("%s cannot be trained (no gradient)", k)
+			}
 			return nil, fmt.Errorf("%s with %s cannot be trained (no gradient)", p.Type(), k)
 		}
 		return one(G.ApplyOp(k, x))
@@ -48,9 +58,9 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 	s := w.Strides
 	k := tensor.Shape{w.KernelShape[0], w.KernelShape[1]}
 	// Gorgonia's explicit pads are [north, south, west, east].
-	pads := []int{w.PadsBegin[0], w.PadsEnd[0], w.PadsBegin[1], w.PadsEnd[1]}
+	pads := []int{w.Pads[0], w.Pads[2], w.Pads[1], w.Pads[3]}
 	if w.Average {
-		if !slices.ContainsFunc(pads, isNonzero) && slices.Equal(s, k) {
+		if !slices.ContainsFunc(pads, isNonzero) && slices.Equal(s, []int(k)) {
 			return one(tiledAvgPool(b, x, k[0], k[1]))
 		}
 		if b.Opts.Mode == Train {
@@ -64,30 +74,11 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 // pool2D returns the fast inference op for a 2-D float32 window w, or nil
 // (training keeps Gorgonia's pooling, which has a gradient; float64 and other
 // ranks take poolKernel).
-func (b *Builder) pool2D(w *graph.PoolND) G.Op {
+func (b *Builder) pool2D(w *graph.Pool) G.Op {
 	if b.Opts.Mode != Infer || b.Opts.Float64 || len(w.KernelShape) != 2 {
 		return nil
 	}
 	return &pool2DOp{opBase: newOpBase(), w: w}
-}
-
-func (b *Builder) lowerPoolND(p *graph.PoolND, n *graph.Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	w, err := p.Normalized()
-	if err != nil {
-		return nil, err
-	}
-	if op := b.pool2D(w); op != nil {
-		return one(G.ApplyOp(op, x))
-	}
-	k := &poolKernel{w}
-	if b.Opts.Mode == Train {
-		return nil, fmt.Errorf("%s cannot be trained (no gradient)", k)
-	}
-	return one(G.ApplyOp(k, x))
 }
 
 func (b *Builder) lowerGlobalAveragePool(n *graph.Node) ([]*G.Node, error) {

@@ -16,7 +16,7 @@ import (
 // buffer it reuses. Other ranks and float64 take poolKernel (the reference).
 type pool2DOp struct {
 	opBase
-	w   *graph.PoolND // normalized, two spatial dims
+	w   *graph.Pool // normalized, two spatial dims
 	out []float32
 }
 
@@ -50,7 +50,7 @@ func (op *pool2DOp) Do(vals ...G.Value) (G.Value, error) {
 	w := op.w
 	g := &kernels.PoolGeom{N: in[0], C: in[1], H: in[2], W: in[3], OH: out[2], OW: out[3],
 		KH: w.KernelShape[0], KW: w.KernelShape[1], SH: w.Strides[0], SW: w.Strides[1],
-		DH: w.Dilations[0], DW: w.Dilations[1], PT: w.PadsBegin[0], PL: w.PadsBegin[1], PB: w.PadsEnd[0], PR: w.PadsEnd[1],
+		DH: w.Dilations[0], DW: w.Dilations[1], PT: w.Pads[0], PL: w.Pads[1], PB: w.Pads[2], PR: w.Pads[3],
 		Average: w.Average, CountIncludePad: w.CountIncludePad}
 	n := shapeSize(out)
 	if cap(op.out) < n {

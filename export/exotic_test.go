@@ -8,7 +8,7 @@ import (
 
 // exoticModel exercises the exporters graph.New never uses: asymmetric conv
 // pads, a Coerce2D (opset < 13) softmax over a 4-D tensor, Mul and Div with
-// constants, Reshape with 0 and -1, 1-D max and average pooling (PoolND), Transpose,
+// constants, Reshape with 0 and -1, 1-D max and average pooling (graph.Pool), Transpose,
 // a stacked MatMul, GlobalAveragePool, Gemm with transB, alpha and beta, Add,
 // Identity, and a Dropout that is a graph output. Its weights are random from
 // seed; the result is (N,10) probabilities like any classifier here.
@@ -55,13 +55,13 @@ func exoticModel(seed int64) *graph.Model {
 			{Name: "sm", Op: &graph.Softmax{Axis: 1, Coerce2D: true}, Inputs: []string{"relu1"}, Outputs: []string{"sm"}},
 			{Name: "scaled", Op: &graph.Binary{Kind: "Mul"}, Inputs: []string{"sm", "scale"}, Outputs: []string{"scaled"}},
 			{Name: "r1", Op: &graph.Reshape{}, Inputs: []string{"scaled", "r1.shape"}, Outputs: []string{"r1"}},
-			{Name: "p1", Op: &graph.PoolND{KernelShape: []int{4}, Strides: []int{4}}, Inputs: []string{"r1"}, Outputs: []string{"p1"}},
-			{Name: "p2", Op: &graph.PoolND{Average: true, KernelShape: []int{2}, Strides: []int{1}, PadsBegin: []int{0}, PadsEnd: []int{1}, CountIncludePad: true}, Inputs: []string{"p1"}, Outputs: []string{"p2"}},
+			{Name: "p1", Op: &graph.Pool{KernelShape: []int{4}, Strides: []int{4}}, Inputs: []string{"r1"}, Outputs: []string{"p1"}},
+			{Name: "p2", Op: &graph.Pool{Average: true, KernelShape: []int{2}, Strides: []int{1}, Pads: []int{0, 1}, CountIncludePad: true}, Inputs: []string{"p1"}, Outputs: []string{"p2"}},
 			{Name: "t1", Op: &graph.Transpose{Perm: []int{0, 2, 1}}, Inputs: []string{"p2"}, Outputs: []string{"t1"}},
 			{Name: "mm", Op: &graph.MatMul{}, Inputs: []string{"t1", "mm.weight"}, Outputs: []string{"mm"}},
 			{Name: "t2", Op: &graph.Transpose{Perm: []int{0, 2, 1}}, Inputs: []string{"mm"}, Outputs: []string{"t2"}},
 			{Name: "r2", Op: &graph.Reshape{}, Inputs: []string{"t2", "r2.shape"}, Outputs: []string{"r2"}},
-			{Name: "pool", Op: &graph.Pool{KernelShape: [2]int{2, 2}, Strides: [2]int{2, 2}}, Inputs: []string{"r2"}, Outputs: []string{"pool"}},
+			{Name: "pool", Op: &graph.Pool{KernelShape: []int{2, 2}, Strides: []int{2, 2}}, Inputs: []string{"r2"}, Outputs: []string{"pool"}},
 			{Name: "flat", Op: &graph.Flatten{Axis: 1}, Inputs: []string{"pool"}, Outputs: []string{"flat"}},
 			{Name: "fc", Op: &graph.Gemm{TransB: true, Alpha: 0.5, Beta: 2}, Inputs: []string{"flat", "fc.weight", "fc.bias"}, Outputs: []string{"fc"}},
 			{Name: "drop", Op: &graph.Dropout{Ratio: 0.2}, Inputs: []string{"fc"}, Outputs: []string{"drop"}},

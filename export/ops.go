@@ -28,8 +28,6 @@ func (b *builder) node(i int, n *graph.Node) error {
 		exportRelu(b, n)
 	case *graph.Pool:
 		return exportPool(b, i, n, op)
-	case *graph.PoolND:
-		return exportPoolND(b, i, n, op)
 	case *graph.GlobalAveragePool:
 		exportGlobalAveragePool(b, n)
 	case *graph.Flatten:
@@ -132,30 +130,17 @@ func exportRelu(b *builder, n *graph.Node) {
 }
 
 // exportPool: https://onnx.ai/onnx/operators/onnx__MaxPool.html and
-// https://onnx.ai/onnx/operators/onnx__AveragePool.html. count_include_pad exists
-// only for AveragePool, dilations only for MaxPool (AveragePool gains them in
-// opset 19, so a dilated average pool cannot be written at opset 13).
+// https://onnx.ai/onnx/operators/onnx__AveragePool.html, 1-D to 3-D; the ONNX
+// pads are all begin pads, then all end pads, as in graph.Pool.
+// count_include_pad exists only for AveragePool, dilations only for MaxPool
+// (AveragePool gains them in opset 19, so a dilated average pool cannot be
+// written at opset 13).
 func exportPool(b *builder, i int, n *graph.Node, p *graph.Pool) error {
-	s := [2]int{or1(p.Strides[0]), or1(p.Strides[1])}
-	d := [2]int{or1(p.Dilations[0]), or1(p.Dilations[1])}
-	return writePool(b, i, n, p.Average, p.CeilMode, p.CountIncludePad, p.KernelShape[:], s[:], d[:], p.Pads[:])
-}
-
-// exportPoolND: 1-D and 3-D MaxPool and AveragePool (see exportPool); the ONNX
-// pads are all begin pads, then all end pads.
-func exportPoolND(b *builder, i int, n *graph.Node, p *graph.PoolND) error {
-	k := len(p.KernelShape)
-	fill := func(v []int, def int) []int {
-		if v == nil {
-			v = make([]int, k)
-			for j := range v {
-				v[j] = def
-			}
-		}
-		return v
+	w, err := p.Normalized()
+	if err != nil {
+		return &UnsupportedLayerError{Layer: n.Name, Index: i, Op: p.Type(), Reason: err.Error()}
 	}
-	pads := append(slices.Clone(fill(p.PadsBegin, 0)), fill(p.PadsEnd, 0)...)
-	return writePool(b, i, n, p.Average, p.CeilMode, p.CountIncludePad, p.KernelShape, fill(p.Strides, 1), fill(p.Dilations, 1), pads)
+	return writePool(b, i, n, w.Average, w.CeilMode, w.CountIncludePad, w.KernelShape, w.Strides, w.Dilations, w.Pads)
 }
 
 func writePool(b *builder, i int, n *graph.Node, average, ceil, includePad bool, kernel, strides, dilations, pads []int) error {

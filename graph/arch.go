@@ -146,7 +146,7 @@ func newArch(spec string, in Input, rng *rand.Rand) (*Model, error) {
 			if err != nil {
 				return nil, bad(err.Error())
 			}
-			node = &Node{Name: name, Op: &Pool{Average: kind == "avgpool", KernelShape: [2]int{kk, kk}, Strides: [2]int{stride, stride}}, Inputs: []string{cur}}
+			node = &Node{Name: name, Op: &Pool{Average: kind == "avgpool", KernelShape: []int{kk, kk}, Strides: []int{stride, stride}}, Inputs: []string{cur}}
 		case "gap":
 			node = &Node{Name: name, Op: &GlobalAveragePool{}, Inputs: []string{cur}}
 		case "dropout":

@@ -398,16 +398,12 @@ func pool(c *nodeCtx, average bool) error {
 	if err != nil {
 		return err
 	}
-	if k != 2 {
-		return c.add(&graph.PoolND{Average: average, KernelShape: kernel, Strides: win.strides, Dilations: win.dilations,
-			PadsBegin: win.begin, PadsEnd: win.end, CeilMode: ceil, CountIncludePad: includePad}, ins, outs)
-	}
 	return c.add(&graph.Pool{
 		Average:         average,
-		KernelShape:     [2]int{kernel[0], kernel[1]},
-		Strides:         [2]int{win.strides[0], win.strides[1]},
-		Pads:            [4]int{win.begin[0], win.begin[1], win.end[0], win.end[1]},
-		Dilations:       [2]int{win.dilations[0], win.dilations[1]},
+		KernelShape:     kernel,
+		Strides:         win.strides,
+		Pads:            append(slices.Clone(win.begin), win.end...),
+		Dilations:       win.dilations,
 		CeilMode:        ceil,
 		CountIncludePad: includePad,
 	}, ins, outs)
