@@ -3,7 +3,6 @@ package backend
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -110,8 +109,4 @@ func (op *argmaxOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "argmax-%d-%v-%v-%d", op.axis, op.keep, op.last, op.dims)
 }
 
-func (op *argmaxOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *argmaxOp) Hashcode() uint32 { return opHash(op) }

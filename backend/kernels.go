@@ -122,6 +122,7 @@ func (opBase) ReturnsPtr() bool     { return true }
 func (opBase) CallsExtern() bool    { return false }
 func (opBase) OverwritesInput() int { return -1 }
 
+// opHash is every op's Hashcode: FNV-1a of what its WriteHash writes.
 func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
 	h := fnv.New32a()
 	op.WriteHash(h)

@@ -9,9 +9,9 @@ package backend
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
+	"github.com/onnxdigits/onnxdigits/graph"
 	"github.com/onnxdigits/onnxdigits/internal/kernels"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -186,12 +186,12 @@ func foldBN[T float](op *convOp, w, bias []T, vals []G.Value) ([]T, []T, error) 
 	}
 	wf, bf := get[T](&op.wf, M*K), get[T](&op.bf, M)
 	for c := range M {
-		a := float64(scale[c]) / math.Sqrt(float64(rv[c])+op.bn.eps)
 		b := 0.0
 		if bias != nil {
 			b = float64(bias[c])
 		}
-		bf[c] = T(a*(b-float64(rm[c])) + float64(shift[c]))
+		a, folded := graph.FoldChannel(float64(scale[c]), float64(shift[c]), float64(rm[c]), float64(rv[c]), b, op.bn.eps)
+		bf[c] = T(folded)
 		for i, v := range w[c*K : (c+1)*K] {
 			wf[c*K+i] = T(a * float64(v))
 		}

@@ -3,7 +3,6 @@ package backend
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -85,8 +84,4 @@ func (k *poolKernel) String() string {
 	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", k.Pool.Type(), k.KernelShape, k.Strides, k.Dilations, k.PadsBegin(), k.PadsEnd(), k.CeilMode, k.CountIncludePad)
 }
 func (k *poolKernel) WriteHash(h hash.Hash) { fmt.Fprint(h, k.String(), k.rank()) }
-func (k *poolKernel) Hashcode() uint32 {
-	h := fnv.New32a()
-	k.WriteHash(h)
-	return h.Sum32()
-}
+func (k *poolKernel) Hashcode() uint32      { return opHash(k) }

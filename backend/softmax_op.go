@@ -3,7 +3,6 @@ package backend
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -58,13 +57,7 @@ func (op *softmaxOp) String() string {
 func (op *softmaxOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "onnxdigits-softmax-%d-%v-%d", op.axis, op.log, op.dims)
 }
-func (op *softmaxOp) Hashcode() uint32 { return hashOf(op) }
-
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *softmaxOp) Hashcode() uint32 { return opHash(op) }
 
 // layout returns outer, k, inner for reducing over axis of shape s.
 func layout(s tensor.Shape, axis int) (outer, k, inner int) {
@@ -120,7 +113,7 @@ func (op *softmaxGradOp) String() string { return "∂" + op.softmaxOp.String() 
 func (op *softmaxGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "onnxdigits-softmax-grad-%d-%v-%d", op.axis, op.log, op.dims)
 }
-func (op *softmaxGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *softmaxGradOp) Hashcode() uint32 { return opHash(op) }
 
 func (op *softmaxGradOp) Do(vals ...G.Value) (G.Value, error) {
 	y, ok1 := vals[0].(*tensor.Dense)

@@ -95,6 +95,20 @@ func foldable(m *Model, conv, bn *Node) bool {
 
 // foldInto rewrites conv's weight and bias in place (m is the caller's copy) and
 // points bn's consumers at conv.
+// FoldChannel is the arithmetic of folding a batch norm into the conv before it,
+// for one output channel, in float64: the conv's weights are multiplied by s
+// and its bias b becomes b' (b = 0 for a conv without bias).
+//
+//	s  = scale/sqrt(variance+eps)
+//	b' = (b-mean)*s + shift
+//
+// FoldBatchNorm rewrites parameters with it; the backend's fused conv applies
+// it at run time.
+func FoldChannel(scale, shift, mean, variance, b, eps float64) (s, folded float64) {
+	s = scale / math.Sqrt(variance+eps)
+	return s, (b-mean)*s + shift
+}
+
 func foldInto(m *Model, conv, bn *Node, eps float64) error {
 	w := m.Param(conv.Inputs[1])
 	filters := w.Dims[0]
@@ -128,12 +142,12 @@ func foldInto(m *Model, conv, bn *Node, eps float64) error {
 	}
 	per := w.Size() / filters
 	for c := range filters {
-		s := float64(st[0][c]) / math.Sqrt(float64(st[3][c])+eps)
+		s, b := FoldChannel(float64(st[0][c]), float64(st[1][c]), float64(st[2][c]), float64(st[3][c]), float64(bias.Data[c]), eps)
 		ws := w.Data[c*per : (c+1)*per]
 		for i, v := range ws {
 			ws[i] = float32(float64(v) * s)
 		}
-		bias.Data[c] = float32((float64(bias.Data[c])-float64(st[2][c]))*s + float64(st[1][c]))
+		bias.Data[c] = float32(b)
 	}
 	w.Doc = strings.TrimSpace(w.Doc + " (batch norm " + bn.Name + " folded in)")
 	bias.Doc = strings.TrimSpace(bias.Doc + " (batch norm " + bn.Name + " folded in)")
