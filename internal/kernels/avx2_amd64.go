@@ -46,3 +46,27 @@ func gemmNNBlockAVX2(mr, k, n int, ap, b *float32, ldb int, c *float32, ldc int,
 		panic("kernels: gemmNN AVX2 row block out of range")
 	}
 }
+
+// The batch-norm, ReLU and reduction loops of avx2_amd64.s: the AVX2 forms of
+// the AVX-512 kernels of the same names without the suffix.
+
+//go:noescape
+func shiftedSums32AVX2(x *float32, n int, shift float32) (s1, s2 float32)
+
+//go:noescape
+func sum32AVX2(x *float32, n int) float32
+
+//go:noescape
+func affine32AVX2(x, y *float32, n int, a, b float32, relu int)
+
+//go:noescape
+func gradSums32AVX2(x, dy, y *float32, n int, mean float32) (s0, s1 float32)
+
+//go:noescape
+func bnDx32AVX2(x, dy, y, dx *float32, n int, a, b, c float32)
+
+//go:noescape
+func relu32AVX2(x, y *float32, n int)
+
+//go:noescape
+func reluMask32AVX2(y, dy, dx *float32, n int)

@@ -1096,3 +1096,367 @@ nn5avx2_done:
 	VZEROUPPER
 	RET
 
+// func shiftedSums32AVX2(x *float32, n int, shift float32) (s1, s2 float32)
+TEXT ·shiftedSums32AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS shift+16(FP), Y2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+ss_loop:
+	CMPQ CX, $8
+	JL ss_tail
+	VMOVUPS (SI), Y5
+	VSUBPS Y2, Y5, Y5
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y5, Y5, Y1
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP ss_loop
+ss_tail:
+	TESTQ CX, CX
+	JZ ss_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y5
+	VSUBPS Y2, Y5, Y5
+	VANDPS Y15, Y5, Y5
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y5, Y5, Y1
+ss_end:
+	VEXTRACTF128 $1, Y0, X7
+	VADDPS X7, X0, X0
+	VPERMILPS $0x4e, X0, X7
+	VADDPS X7, X0, X0
+	VPERMILPS $0xb1, X0, X7
+	VADDPS X7, X0, X0
+	VEXTRACTF128 $1, Y1, X7
+	VADDPS X7, X1, X1
+	VPERMILPS $0x4e, X1, X7
+	VADDPS X7, X1, X1
+	VPERMILPS $0xb1, X1, X7
+	VADDPS X7, X1, X1
+	VMOVSS X0, s1+24(FP)
+	VMOVSS X1, s2+28(FP)
+	VZEROUPPER
+	RET
+
+// func sum32AVX2(x *float32, n int) float32
+TEXT ·sum32AVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+sm_loop:
+	CMPQ CX, $8
+	JL sm_tail
+	VMOVUPS (SI), Y5
+	VADDPS Y5, Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP sm_loop
+sm_tail:
+	TESTQ CX, CX
+	JZ sm_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y5
+	VADDPS Y5, Y0, Y0
+sm_end:
+	VEXTRACTF128 $1, Y0, X7
+	VADDPS X7, X0, X0
+	VPERMILPS $0x4e, X0, X7
+	VADDPS X7, X0, X0
+	VPERMILPS $0xb1, X0, X7
+	VADDPS X7, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func affine32AVX2(x, y *float32, n int, a, b float32, relu int)
+TEXT ·affine32AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y1
+	VBROADCASTSS b+28(FP), Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ relu+32(FP), DX
+	TESTQ DX, DX
+	JNZ af_relu
+af_loop:
+	CMPQ CX, $8
+	JL af_tail
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y2, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP af_loop
+af_tail:
+	TESTQ CX, CX
+	JZ af_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y0
+	VFMADD213PS Y2, Y1, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+af_end:
+	VZEROUPPER
+	RET
+af_relu:
+afr_loop:
+	CMPQ CX, $8
+	JL afr_tail
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y2, Y1, Y0
+	VMAXPS Y0, Y3, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP afr_loop
+afr_tail:
+	TESTQ CX, CX
+	JZ afr_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y0
+	VFMADD213PS Y2, Y1, Y0
+	VMAXPS Y0, Y3, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+afr_end:
+	VZEROUPPER
+	RET
+
+// func gradSums32AVX2(x, dy, y *float32, n int, mean float32) (s0, s1 float32)
+TEXT ·gradSums32AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS mean+32(FP), Y2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y3, Y3, Y3
+	TESTQ DI, DI
+	JNZ gs_mask
+gs_loop:
+	CMPQ CX, $8
+	JL gs_tail
+	VMOVUPS (DX), Y5
+	VMOVUPS (SI), Y8
+	VSUBPS Y2, Y8, Y8
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y8, Y5, Y1
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP gs_loop
+gs_tail:
+	TESTQ CX, CX
+	JZ gs_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (DX), Y15, Y5
+	VMASKMOVPS (SI), Y15, Y8
+	VSUBPS Y2, Y8, Y8
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y8, Y5, Y1
+gs_end:
+	JMP gs_reduce
+gs_mask:
+gsm_loop:
+	CMPQ CX, $8
+	JL gsm_tail
+	VMOVUPS (DX), Y5
+	VMOVUPS (DI), Y6
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMOVUPS (SI), Y8
+	VSUBPS Y2, Y8, Y8
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y8, Y5, Y1
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP gsm_loop
+gsm_tail:
+	TESTQ CX, CX
+	JZ gsm_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (DX), Y15, Y5
+	VMASKMOVPS (DI), Y15, Y6
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMASKMOVPS (SI), Y15, Y8
+	VSUBPS Y2, Y8, Y8
+	VADDPS Y5, Y0, Y0
+	VFMADD231PS Y8, Y5, Y1
+gsm_end:
+gs_reduce:
+	VEXTRACTF128 $1, Y0, X8
+	VADDPS X8, X0, X0
+	VPERMILPS $0x4e, X0, X8
+	VADDPS X8, X0, X0
+	VPERMILPS $0xb1, X0, X8
+	VADDPS X8, X0, X0
+	VEXTRACTF128 $1, Y1, X8
+	VADDPS X8, X1, X1
+	VPERMILPS $0x4e, X1, X8
+	VADDPS X8, X1, X1
+	VPERMILPS $0xb1, X1, X8
+	VADDPS X8, X1, X1
+	VMOVSS X0, s0+40(FP)
+	VMOVSS X1, s1+44(FP)
+	VZEROUPPER
+	RET
+
+// func bnDx32AVX2(x, dy, y, dx *float32, n int, a, b, c float32)
+TEXT ·bnDx32AVX2(SB), NOSPLIT, $0-52
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DX
+	MOVQ y+16(FP), R8
+	MOVQ dx+24(FP), DI
+	MOVQ n+32(FP), CX
+	VBROADCASTSS a+40(FP), Y1
+	VBROADCASTSS b+44(FP), Y2
+	VBROADCASTSS c+48(FP), Y4
+	VXORPS Y3, Y3, Y3
+	TESTQ R8, R8
+	JNZ dx_mask
+dx_loop:
+	CMPQ CX, $8
+	JL dx_tail
+	VMOVUPS (DX), Y5
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y4, Y2, Y0
+	VFMADD231PS Y5, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP dx_loop
+dx_tail:
+	TESTQ CX, CX
+	JZ dx_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (DX), Y15, Y5
+	VMASKMOVPS (SI), Y15, Y0
+	VFMADD213PS Y4, Y2, Y0
+	VFMADD231PS Y5, Y1, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+dx_end:
+	VZEROUPPER
+	RET
+dx_mask:
+dxm_loop:
+	CMPQ CX, $8
+	JL dxm_tail
+	VMOVUPS (DX), Y5
+	VMOVUPS (R8), Y6
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y4, Y2, Y0
+	VFMADD231PS Y5, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP dxm_loop
+dxm_tail:
+	TESTQ CX, CX
+	JZ dxm_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (DX), Y15, Y5
+	VMASKMOVPS (R8), Y15, Y6
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMASKMOVPS (SI), Y15, Y0
+	VFMADD213PS Y4, Y2, Y0
+	VFMADD231PS Y5, Y1, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+dxm_end:
+	VZEROUPPER
+	RET
+
+// func relu32AVX2(x, y *float32, n int)
+TEXT ·relu32AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y3, Y3, Y3
+re_loop:
+	CMPQ CX, $8
+	JL re_tail
+	VMOVUPS (SI), Y0
+	VMAXPS Y0, Y3, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP re_loop
+re_tail:
+	TESTQ CX, CX
+	JZ re_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y0
+	VMAXPS Y0, Y3, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+re_end:
+	VZEROUPPER
+	RET
+
+// func reluMask32AVX2(y, dy, dx *float32, n int)
+TEXT ·reluMask32AVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), SI
+	MOVQ dy+8(FP), DX
+	MOVQ dx+16(FP), DI
+	MOVQ n+24(FP), CX
+	VXORPS Y3, Y3, Y3
+rm_loop:
+	CMPQ CX, $8
+	JL rm_tail
+	VMOVUPS (SI), Y6
+	VMOVUPS (DX), Y5
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMOVUPS Y5, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP rm_loop
+rm_tail:
+	TESTQ CX, CX
+	JZ rm_end
+	LEAQ ·avx2Mask<>+32(SB), AX
+	NEGQ CX
+	VMOVDQU (AX)(CX*4), Y15
+	VMASKMOVPS (SI), Y15, Y6
+	VMASKMOVPS (DX), Y15, Y5
+	VCMPPS $0x1e, Y3, Y6, Y7
+	VANDPS Y7, Y5, Y5
+	VMASKMOVPS Y5, Y15, (DI)
+rm_end:
+	VZEROUPPER
+	RET
+

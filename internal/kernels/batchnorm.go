@@ -9,8 +9,8 @@ func AddTo[T Float](dst, src []T) {
 
 // sum adds up x with four accumulators.
 func Sum[T Float](x []T) T {
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
-		return T(sum32(&x32[0], len(x32)))
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
+		return T(vSum32(&x32[0], len(x32)))
 	}
 	var s0, s1, s2, s3 T
 	i := 0
@@ -28,8 +28,8 @@ func Sum[T Float](x []T) T {
 
 // ShiftedSums returns Σ(x-shift) and Σ(x-shift)².
 func ShiftedSums[T Float](x []T, shift T) (s1, s2 T) {
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
-		a, b := shiftedSums32(&x32[0], len(x32), float32(shift))
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
+		a, b := vShiftedSums32(&x32[0], len(x32), float32(shift))
 		return T(a), T(b)
 	}
 	var a0, a1, q0, q1 T
@@ -52,12 +52,12 @@ func ShiftedSums[T Float](x []T, shift T) (s1, s2 T) {
 // Affine sets y = a*x + b, clamped at zero when relu is set.
 func Affine[T Float](x, y []T, a, b T, relu bool) {
 	y = y[:len(x)]
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
 		r := 0
 		if relu {
 			r = 1
 		}
-		affine32(&x32[0], &any(y).([]float32)[0], len(x32), float32(a), float32(b), r)
+		vAffine32(&x32[0], &any(y).([]float32)[0], len(x32), float32(a), float32(b), r)
 		return
 	}
 	if relu {
@@ -75,12 +75,12 @@ func Affine[T Float](x, y []T, a, b T, relu bool) {
 // is non-nil.
 func GradSums[T Float](x, dy, y []T, mean T) (s0, s1 T) {
 	dy = dy[:len(x)]
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
 		var yp *float32
 		if y != nil {
 			yp = &any(y[:len(x)]).([]float32)[0]
 		}
-		a, b := gradSums32(&x32[0], &any(dy).([]float32)[0], yp, len(x32), float32(mean))
+		a, b := vGradSums32(&x32[0], &any(dy).([]float32)[0], yp, len(x32), float32(mean))
 		return T(a), T(b)
 	}
 	if y != nil {
@@ -103,12 +103,12 @@ func GradSums[T Float](x, dy, y []T, mean T) (s0, s1 T) {
 // BNDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.
 func BNDx[T Float](x, dy, y, dx []T, a, b, c T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
 		var yp *float32
 		if y != nil {
 			yp = &any(y[:len(x)]).([]float32)[0]
 		}
-		bnDx32(&x32[0], &any(dy).([]float32)[0], yp, &any(dx).([]float32)[0], len(x32), float32(a), float32(b), float32(c))
+		vBnDx32(&x32[0], &any(dy).([]float32)[0], yp, &any(dx).([]float32)[0], len(x32), float32(a), float32(b), float32(c))
 		return
 	}
 	if y != nil {

@@ -221,6 +221,232 @@ func body(mr int, name, m0, m1 string) {
 	}
 }
 
+// stream emits a loop over CX elements, 8 at a time, then a masked tail:
+// body(mask) emits one step whose loads and stores use mask ("" for none,
+// else Y15, set here to the low CX lanes) and advance(bytes) moves the
+// pointers.
+func stream(name string, body func(mask string), advance func(bytes int)) {
+	p("%s_loop:", name)
+	p("\tCMPQ CX, $8")
+	p("\tJL %s_tail", name)
+	body("")
+	advance(32)
+	p("\tSUBQ $8, CX")
+	p("\tJMP %s_loop", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJZ %s_end", name)
+	p("\tLEAQ ·avx2Mask<>+32(SB), AX")
+	p("\tNEGQ CX")
+	p("\tVMOVDQU (AX)(CX*4), Y15")
+	body("Y15")
+	p("%s_end:", name)
+}
+
+func adv(regs ...string) func(int) {
+	return func(n int) {
+		for _, r := range regs {
+			p("\tADDQ $%d, %s", n, r)
+		}
+	}
+}
+
+// hsum reduces the 8 lanes of Y<r> into X<r> lane 0, with Y<t> as scratch.
+func hsum(r, t int) {
+	p("\tVEXTRACTF128 $1, Y%d, X%d", r, t)
+	p("\tVADDPS X%d, X%d, X%d", t, r, r)
+	p("\tVPERMILPS $0x4e, X%d, X%d", r, t)
+	p("\tVADDPS X%d, X%d, X%d", t, r, r)
+	p("\tVPERMILPS $0xb1, X%d, X%d", r, t)
+	p("\tVADDPS X%d, X%d, X%d", t, r, r)
+}
+
+// positive emits dst = src where y > 0 (ordered, quiet), else 0, with Y3
+// zero and Y7 scratch.
+func positive(y, src string) {
+	p("\tVCMPPS $0x1e, Y3, %s, Y7", y)
+	p("\tVANDPS Y7, %s, %s", src, src)
+}
+
+// elementwise emits the batch-norm, ReLU and reduction loops: the AVX2 forms
+// of gen_avx512.go's, with the same signatures and an AVX2 suffix.
+func elementwise() {
+	p("// func shiftedSums32AVX2(x *float32, n int, shift float32) (s1, s2 float32)")
+	p("TEXT ·shiftedSums32AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ n+8(FP), CX")
+	p("\tVBROADCASTSS shift+16(FP), Y2")
+	p("\tVXORPS Y0, Y0, Y0")
+	p("\tVXORPS Y1, Y1, Y1")
+	stream("ss", func(mask string) {
+		load("(SI)", mask, "Y5")
+		p("\tVSUBPS Y2, Y5, Y5")
+		if mask != "" {
+			p("\tVANDPS %s, Y5, Y5", mask) // the lanes past n add nothing
+		}
+		p("\tVADDPS Y5, Y0, Y0")
+		p("\tVFMADD231PS Y5, Y5, Y1")
+	}, adv("SI"))
+	hsum(0, 7)
+	hsum(1, 7)
+	p("\tVMOVSS X0, s1+24(FP)")
+	p("\tVMOVSS X1, s2+28(FP)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	p("// func sum32AVX2(x *float32, n int) float32")
+	p("TEXT ·sum32AVX2(SB), NOSPLIT, $0-20")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ n+8(FP), CX")
+	p("\tVXORPS Y0, Y0, Y0")
+	stream("sm", func(mask string) {
+		load("(SI)", mask, "Y5")
+		p("\tVADDPS Y5, Y0, Y0")
+	}, adv("SI"))
+	hsum(0, 7)
+	p("\tVMOVSS X0, ret+16(FP)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	p("// func affine32AVX2(x, y *float32, n int, a, b float32, relu int)")
+	p("TEXT ·affine32AVX2(SB), NOSPLIT, $0-40")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ y+8(FP), DI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tVBROADCASTSS a+24(FP), Y1")
+	p("\tVBROADCASTSS b+28(FP), Y2")
+	p("\tVXORPS Y3, Y3, Y3")
+	p("\tMOVQ relu+32(FP), DX")
+	p("\tTESTQ DX, DX")
+	p("\tJNZ af_relu")
+	stream("af", func(mask string) {
+		load("(SI)", mask, "Y0")
+		p("\tVFMADD213PS Y2, Y1, Y0")
+		store("Y0", mask, "(DI)")
+	}, adv("SI", "DI"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("af_relu:")
+	stream("afr", func(mask string) {
+		load("(SI)", mask, "Y0")
+		p("\tVFMADD213PS Y2, Y1, Y0")
+		p("\tVMAXPS Y0, Y3, Y0")
+		store("Y0", mask, "(DI)")
+	}, adv("SI", "DI"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	// y may be nil (no ReLU mask).
+	p("// func gradSums32AVX2(x, dy, y *float32, n int, mean float32) (s0, s1 float32)")
+	p("TEXT ·gradSums32AVX2(SB), NOSPLIT, $0-48")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ dy+8(FP), DX")
+	p("\tMOVQ y+16(FP), DI")
+	p("\tMOVQ n+24(FP), CX")
+	p("\tVBROADCASTSS mean+32(FP), Y2")
+	p("\tVXORPS Y0, Y0, Y0")
+	p("\tVXORPS Y1, Y1, Y1")
+	p("\tVXORPS Y3, Y3, Y3")
+	p("\tTESTQ DI, DI")
+	p("\tJNZ gs_mask")
+	gs := func(masked bool) func(string) {
+		return func(mask string) {
+			load("(DX)", mask, "Y5")
+			if masked {
+				load("(DI)", mask, "Y6")
+				positive("Y6", "Y5")
+			}
+			load("(SI)", mask, "Y8")
+			p("\tVSUBPS Y2, Y8, Y8") // lanes past n: dy is 0 there
+			p("\tVADDPS Y5, Y0, Y0")
+			p("\tVFMADD231PS Y8, Y5, Y1")
+		}
+	}
+	stream("gs", gs(false), adv("SI", "DX"))
+	p("\tJMP gs_reduce")
+	p("gs_mask:")
+	stream("gsm", gs(true), adv("SI", "DX", "DI"))
+	p("gs_reduce:")
+	hsum(0, 8)
+	hsum(1, 8)
+	p("\tVMOVSS X0, s0+40(FP)")
+	p("\tVMOVSS X1, s1+44(FP)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	// dx = a*dz + b*x + c, dz = dy (masked by y > 0 when y is not nil).
+	p("// func bnDx32AVX2(x, dy, y, dx *float32, n int, a, b, c float32)")
+	p("TEXT ·bnDx32AVX2(SB), NOSPLIT, $0-52")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ dy+8(FP), DX")
+	p("\tMOVQ y+16(FP), R8")
+	p("\tMOVQ dx+24(FP), DI")
+	p("\tMOVQ n+32(FP), CX")
+	p("\tVBROADCASTSS a+40(FP), Y1")
+	p("\tVBROADCASTSS b+44(FP), Y2")
+	p("\tVBROADCASTSS c+48(FP), Y4")
+	p("\tVXORPS Y3, Y3, Y3")
+	p("\tTESTQ R8, R8")
+	p("\tJNZ dx_mask")
+	dx := func(masked bool) func(string) {
+		return func(mask string) {
+			load("(DX)", mask, "Y5")
+			if masked {
+				load("(R8)", mask, "Y6")
+				positive("Y6", "Y5")
+			}
+			load("(SI)", mask, "Y0")
+			p("\tVFMADD213PS Y4, Y2, Y0") // b*x + c
+			p("\tVFMADD231PS Y5, Y1, Y0") // + a*dz
+			store("Y0", mask, "(DI)")
+		}
+	}
+	stream("dx", dx(false), adv("SI", "DX", "DI"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("dx_mask:")
+	stream("dxm", dx(true), adv("SI", "DX", "DI", "R8"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	p("// func relu32AVX2(x, y *float32, n int)")
+	p("TEXT ·relu32AVX2(SB), NOSPLIT, $0-24")
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ y+8(FP), DI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tVXORPS Y3, Y3, Y3")
+	stream("re", func(mask string) {
+		load("(SI)", mask, "Y0")
+		p("\tVMAXPS Y0, Y3, Y0")
+		store("Y0", mask, "(DI)")
+	}, adv("SI", "DI"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	p("// func reluMask32AVX2(y, dy, dx *float32, n int)")
+	p("TEXT ·reluMask32AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ y+0(FP), SI")
+	p("\tMOVQ dy+8(FP), DX")
+	p("\tMOVQ dx+16(FP), DI")
+	p("\tMOVQ n+24(FP), CX")
+	p("\tVXORPS Y3, Y3, Y3")
+	stream("rm", func(mask string) {
+		load("(SI)", mask, "Y6")
+		load("(DX)", mask, "Y5")
+		positive("Y6", "Y5")
+		store("Y5", mask, "(DI)")
+	}, adv("SI", "DX", "DI"))
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
 func main() {
 	p("// Code generated by gen_avx2.go; DO NOT EDIT.")
 	p("")
@@ -242,6 +468,7 @@ func main() {
 	for mr := 1; mr <= maxRows; mr++ {
 		gemmNN(mr)
 	}
+	elementwise()
 	if err := os.WriteFile("avx2_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -2,8 +2,8 @@ package kernels
 
 func Relu[T Float](x, y []T) {
 	y = y[:len(x)]
-	if x32, ok := any(x).([]float32); ok && avx512 && len(x) > 0 {
-		relu32(&x32[0], &any(y).([]float32)[0], len(x32))
+	if x32, ok := any(x).([]float32); ok && vector() && len(x) > 0 {
+		vRelu32(&x32[0], &any(y).([]float32)[0], len(x32))
 		return
 	}
 	for i, v := range x {
@@ -14,8 +14,8 @@ func Relu[T Float](x, y []T) {
 // ReluMask sets dx = dy where y > 0, else 0.
 func ReluMask[T Float](y, dy, dx []T) {
 	dy, dx = dy[:len(y)], dx[:len(y)]
-	if y32, ok := any(y).([]float32); ok && avx512 && len(y) > 0 {
-		reluMask32(&y32[0], &any(dy).([]float32)[0], &any(dx).([]float32)[0], len(y32))
+	if y32, ok := any(y).([]float32); ok && vector() && len(y) > 0 {
+		vReluMask32(&y32[0], &any(dy).([]float32)[0], &any(dx).([]float32)[0], len(y32))
 		return
 	}
 	for i, v := range y {
