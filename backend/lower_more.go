@@ -15,6 +15,13 @@ func (b *Builder) lowerFn(n *graph.Node, params string, k32 kernel[float32], k64
 	if err != nil {
 		return nil, err
 	}
+	for _, x := range in {
+		// The kernels are forward only: fine before any learnable parameter
+		// (an input adapter), not where a gradient must flow through.
+		if b.needsGrad(x) {
+			return nil, fmt.Errorf("%s cannot be trained yet (it has no gradient; fine-tune a model without it, or run it for inference)", n.Op.Type())
+		}
+	}
 	out, err := b.outShapes(n)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/onnxdigits/onnxdigits/backend"
@@ -84,5 +85,25 @@ func TestAdopt(t *testing.T) {
 				t.Errorf("training graph: %v", err)
 			}
 		})
+	}
+}
+
+// TestAdoptNoGradient: a model whose ops have no gradient yet (LeNet-5's Tanh)
+// adopts and runs, but a training graph is a clear error, not a panic.
+func TestAdoptNoGradient(t *testing.T) {
+	m, err := onnximport.ReadFile(filepath.Join("..", "testdata", "foreign", "lenet5_o13.onnx"), onnximport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Adopt(m, "0-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := backend.Classify(a, make([]float32, 28*28), 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = backend.Build(a, 4, []string{graph.LogitsValue}, backend.Options{Mode: backend.Train})
+	if err == nil || !strings.Contains(err.Error(), "Tanh cannot be trained yet") {
+		t.Fatalf("err = %v", err)
 	}
 }
