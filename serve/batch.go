@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math/bits"
+	"sync/atomic"
 	"time"
 
 	"github.com/onnxdigits/onnxdigits/classify"
@@ -41,6 +42,7 @@ type batcher struct {
 	stop     chan struct{}
 	done     chan struct{}
 	observe  func(batch int) // called with each run's batch size
+	running  atomic.Int32    // batches being run
 }
 
 func newBatcher(m Model, cfg Config, observe func(int)) *batcher {
@@ -91,8 +93,10 @@ func (b *batcher) close() {
 	<-b.done
 }
 
-// work takes a first job, then, with batching, more of the same kind arriving
-// within delay until maxBatch examples, and runs them as one batch.
+// work takes a first job, then, with batching, more of the same kind until
+// maxBatch examples, and runs them as one batch. It waits up to delay for more
+// only while another batch runs (its clients are about to send again); on an
+// idle server a lone request runs at once, with what is queued already.
 func (b *batcher) work() {
 	var held *job // a job that did not fit the last batch
 	for {
@@ -109,7 +113,7 @@ func (b *batcher) work() {
 		if b.batching {
 			var timeout <-chan time.Time
 			var timer *time.Timer
-			if b.delay > 0 {
+			if b.delay > 0 && b.running.Load() > 0 {
 				timer = time.NewTimer(b.delay)
 				timeout = timer.C
 			}
@@ -139,7 +143,9 @@ func (b *batcher) work() {
 				timer.Stop()
 			}
 		}
+		b.running.Add(1)
 		b.run(batch)
+		b.running.Add(-1)
 	}
 }
 

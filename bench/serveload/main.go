@@ -1,0 +1,276 @@
+// Command serveload is a bounded load generator for `onnxdigits serve`: some
+// concurrent clients send batch-1 inference requests (the MNIST fixture
+// images of testdata/torch, JSON FP32 or binary tensor data) for a fixed time,
+// check every answer's label against onnxruntime's, and print one JSON line:
+// requests/s, latency percentiles, errors and the server's peak RSS (VmHWM of
+// -pid). It stops by itself.
+//
+//	go run ./bench/serveload -url http://127.0.0.1:8080/v2/models/mnist/infer -clients 64 -duration 10s -pid PID
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8080/v2/models/mnist/infer", "inference endpoint")
+	clients := flag.Int("clients", 1, "concurrent clients")
+	duration := flag.Duration("duration", 10*time.Second, "how long to send")
+	warmup := flag.Duration("warmup", time.Second, "sending before the measured time (not counted)")
+	bin := flag.Bool("binary", false, "send binary tensor data instead of JSON")
+	pid := flag.Int("pid", 0, "server process whose peak RSS (VmHWM) to report")
+	fixtures := flag.String("fixtures", "testdata/torch/mnist_ce_adam", "prefix of the .input.f32 and .ort.f32 files")
+	label := flag.String("label", "", "a label for the output line")
+	wait := flag.Duration("wait", 30*time.Second, "how long to wait for the server's /v2/health/ready first")
+	flag.Parse()
+	if err := waitReady(*url, *wait); err != nil {
+		fmt.Fprintln(os.Stderr, "serveload:", err)
+		os.Exit(1)
+	}
+	if err := run(*url, *clients, *duration, *warmup, *bin, *pid, *fixtures, *label); err != nil {
+		fmt.Fprintln(os.Stderr, "serveload:", err)
+		os.Exit(1)
+	}
+}
+
+type request struct {
+	body   []byte
+	header string // Inference-Header-Content-Length, or ""
+	want   int    // onnxruntime's label
+}
+
+func requests(prefix string, bin bool) ([]request, error) {
+	x, err := readFloats(prefix + ".input.f32")
+	if err != nil {
+		return nil, err
+	}
+	p, err := readFloats(prefix + ".ort.f32")
+	if err != nil {
+		return nil, err
+	}
+	n := len(p) / 10
+	if n == 0 || len(x) != n*784 {
+		return nil, fmt.Errorf("%s: %d inputs for %d outputs", prefix, len(x), len(p))
+	}
+	var reqs []request
+	for i := range n {
+		img, probs := x[i*784:(i+1)*784], p[i*10:(i+1)*10]
+		r := request{want: argmax(probs)}
+		if bin {
+			h := `{"inputs":[{"name":"image","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":3136}}],"outputs":[{"name":"probabilities","parameters":{"binary_data":true}}]}`
+			r.header = strconv.Itoa(len(h))
+			r.body = []byte(h)
+			for _, v := range img {
+				r.body = binary.LittleEndian.AppendUint32(r.body, math.Float32bits(v))
+			}
+		} else {
+			data, _ := json.Marshal(img)
+			r.body = []byte(`{"inputs":[{"name":"image","shape":[1,1,28,28],"datatype":"FP32","data":` + string(data) + `}]}`)
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs, nil
+}
+
+func readFloats(path string) ([]float32, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out, nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// send posts r and checks the answer's label.
+func send(c *http.Client, url string, r request) error {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(r.body))
+	req.Header.Set("Content-Type", "application/json")
+	if r.header != "" {
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Inference-Header-Content-Length", r.header)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	var probs []float32
+	if r.header != "" {
+		n, err := strconv.Atoi(resp.Header.Get("Inference-Header-Content-Length"))
+		if err != nil || len(body)-n != 40 {
+			return fmt.Errorf("binary answer of %d bytes, header %q", len(body), resp.Header.Get("Inference-Header-Content-Length"))
+		}
+		for i := range 10 {
+			probs = append(probs, math.Float32frombits(binary.LittleEndian.Uint32(body[n+4*i:])))
+		}
+	} else {
+		var out struct {
+			Outputs []struct {
+				Data []float32 `json:"data"`
+			} `json:"outputs"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil || len(out.Outputs) == 0 || len(out.Outputs[0].Data) != 10 {
+			return fmt.Errorf("answer %.200s (%v)", body, err)
+		}
+		probs = out.Outputs[0].Data
+	}
+	if got := argmax(probs); got != r.want {
+		return fmt.Errorf("label %d, onnxruntime %d", got, r.want)
+	}
+	return nil
+}
+
+func run(url string, clients int, duration, warmup time.Duration, bin bool, pid int, fixtures, label string) error {
+	reqs, err := requests(fixtures, bin)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients},
+		Timeout:   30 * time.Second,
+	}
+	start := time.Now()
+	measureFrom, stop := start.Add(warmup), start.Add(warmup+duration)
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs, busy := 0, 0
+	var firstErr error
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			myErrs, myBusy := 0, 0
+			var myFirst error
+			for i := c; ; i++ {
+				t0 := time.Now()
+				if t0.After(stop) {
+					break
+				}
+				err := send(client, url, reqs[i%len(reqs)])
+				d := time.Since(t0)
+				if t0.Before(measureFrom) {
+					continue
+				}
+				switch {
+				case err == nil:
+					mine = append(mine, d)
+				case strings.Contains(err.Error(), "status 503"):
+					myBusy++
+				default:
+					myErrs++
+					if myFirst == nil {
+						myFirst = err
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += myErrs
+			busy += myBusy
+			if firstErr == nil {
+				firstErr = myFirst
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	out := map[string]any{
+		"label": label, "clients": clients, "binary": bin, "seconds": duration.Seconds(),
+		"ok": len(lat), "errors": errs, "busy_503": busy,
+		"requests_per_s": math.Round(float64(len(lat))/duration.Seconds()*10) / 10,
+		"p50_ms":         pct(0.50), "p99_ms": pct(0.99),
+	}
+	if firstErr != nil {
+		out["first_error"] = firstErr.Error()
+	}
+	if pid > 0 {
+		out["server_peak_rss_mb"] = peakRSS(pid)
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		out["loadavg"] = strings.Join(strings.Fields(string(load))[:3], " ")
+	}
+	b, _ := json.Marshal(out)
+	fmt.Println(string(b))
+	if errs > 0 {
+		return fmt.Errorf("%d errors, first: %v", errs, firstErr)
+	}
+	return nil
+}
+
+// peakRSS reads VmHWM of a process, in MB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return math.Round(kb/1024*10) / 10
+		}
+	}
+	return -1
+}
+
+// waitReady polls the server's readiness endpoint (the URL up to /v2/).
+func waitReady(url string, limit time.Duration) error {
+	i := strings.Index(url, "/v2/")
+	if i < 0 {
+		return fmt.Errorf("%s is not a /v2/ URL", url)
+	}
+	ready := url[:i] + "/v2/health/ready"
+	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %v (%v)", ready, limit, err)
+		}
+	}
+}
