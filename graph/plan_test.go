@@ -85,7 +85,7 @@ func TestPlanOverLimit(t *testing.T) {
 	}{
 		{"conv pads 5000", pads, `node "conv" (Conv) output (1,10,10026,10026): 3.7 GiB`},
 		{"conv pads 5000, one filter", pads1, `node "conv" (Conv) needs a column matrix of 3.4 GiB`},
-		{"65000 relu", chain, "65000 nodes at 64.0 KiB each take 4.0 GiB"},
+		{"65000 relu", chain, "65000 nodes at 16.0 KiB each take 1015.6 MiB"},
 	} {
 		p, err := tc.m.Plan(PlanOptions{Batch: 1})
 		if err != nil {
