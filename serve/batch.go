@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -200,61 +199,15 @@ func (b *batcher) run(batch []*job) {
 	}
 }
 
-// The model runs a batch in chunks whose sizes are powers of two (a batch of
-// 37 as 32+4+1), so that its runners compile at most log2(MaxBatch)+1 graphs
-// instead of one per batch size the batcher happens to form.
-func chunks(n int) []int {
-	var c []int
-	for n > 0 {
-		p := 1 << (bits.Len(uint(n)) - 1)
-		c = append(c, p)
-		n -= p
-	}
-	return c
-}
-
 func (b *batcher) runTensor(data []float32, n int) jobResult {
-	per := len(data) / n
-	var res jobResult
-	lo := 0
-	for _, c := range chunks(n) {
-		shape := append([]int{c}, b.shape[1:]...)
-		outs, preds, err := b.model.Tensor(context.Background(), data[lo*per:(lo+c)*per], shape)
-		if err != nil {
-			return jobResult{err: err}
-		}
-		if res.outs == nil {
-			res.outs = make([]classify.Output, len(outs))
-			for i, o := range outs {
-				res.outs[i] = classify.Output{Name: o.Name, Shape: append([]int{0}, o.Shape[1:]...)}
-			}
-		}
-		if len(outs) != len(res.outs) {
-			return jobResult{err: errors.New("serve: the model's outputs changed between runs")}
-		}
-		for i, o := range outs {
-			res.outs[i].Shape[0] += c
-			res.outs[i].Float = append(res.outs[i].Float, o.Float...)
-			res.outs[i].Int64 = append(res.outs[i].Int64, o.Int64...)
-		}
-		res.preds = append(res.preds, preds...)
-		lo += c
-	}
-	return res
+	shape := append([]int{n}, b.shape[1:]...)
+	outs, preds, err := b.model.Tensor(context.Background(), data, shape)
+	return jobResult{outs: outs, preds: preds, err: err}
 }
 
 func (b *batcher) runImages(images []image.Image) jobResult {
-	var res jobResult
-	lo := 0
-	for _, c := range chunks(len(images)) {
-		preds, err := b.model.Images(context.Background(), images[lo:lo+c])
-		if err != nil {
-			return jobResult{err: err}
-		}
-		res.preds = append(res.preds, preds...)
-		lo += c
-	}
-	return res
+	preds, err := b.model.Images(context.Background(), images)
+	return jobResult{preds: preds, err: err}
 }
 
 // sliceOutput returns examples lo..hi of an output holding n examples.

@@ -54,6 +54,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "deadline of each request, queueing included"},
 			&cli.StringSliceFlag{Name: "name", Usage: "serve FILE under NAME (NAME=FILE; repeatable)"},
 			pixelRangeFlag(),
+			maxMemoryFlag(),
 		},
 		Action: runServe,
 	}
@@ -106,9 +107,13 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	maxMem, err := maxMemory(c)
+	if err != nil {
+		return err
+	}
 	models := map[string]serve.Model{}
 	for name, file := range files {
-		m, err := classify.Open(file, classify.Options{PixelRange: pr, MaxBatch: c.Int("max-batch")})
+		m, err := classify.Open(file, classify.Options{PixelRange: pr, MaxBatch: c.Int("max-batch"), MaxMemory: maxMem})
 		if err != nil {
 			return err
 		}
