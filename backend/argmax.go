@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"hash"
+	"slices"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -15,6 +16,7 @@ type argmaxOp struct {
 	axis       int
 	keep, last bool
 	dims       int
+	in, out    []int // the last shapes outShape computed, so that Do does not allocate them again
 }
 
 func (op *argmaxOp) Arity() int { return 1 }
@@ -39,15 +41,19 @@ func (op *argmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 		return nil, fmt.Errorf("argmax: input shape is %T", in[0])
 	}
 	out, err := op.outShape(s)
-	return tensor.Shape(out), err
+	return tensor.Shape(slices.Clone(out)), err
 }
 
 // outShape is graph.ArgMax's shape inference for input shape s.
 func (op *argmaxOp) outShape(s []int) ([]int, error) {
+	if op.in != nil && slices.Equal(op.in, s) {
+		return op.out, nil
+	}
 	out, err := (&graph.ArgMax{Axis: op.axis, KeepDims: op.keep}).InferShapes([][]int{s}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("argmax: %w", err)
 	}
+	op.in, op.out = slices.Clone(s), out[0]
 	return out[0], nil
 }
 
