@@ -134,7 +134,7 @@ var inputDatatypes = map[string]int{"FP32": 4, "UINT8": 1}
 // nested as the shape, into count values. uint8 requires integers in 0..255;
 // otherwise any finite number that fits float32.
 func parseTensorData(raw []byte, shape []int, count int, uint8 bool) ([]float32, error) {
-	p := dataParser{b: raw, shape: shape, uint8: uint8, out: make([]float32, 0, count), count: count}
+	p := dataParser{b: raw, s: string(raw), shape: shape, uint8: uint8, out: make([]float32, 0, count), count: count}
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '[' {
 		return nil, errors.New(`"data" must be an array`)
@@ -153,6 +153,7 @@ func parseTensorData(raw []byte, shape []int, count int, uint8 bool) ([]float32,
 
 type dataParser struct {
 	b     []byte
+	s     string // b as a string, so that numbers parse without a copy each
 	i     int
 	shape []int
 	uint8 bool
@@ -225,10 +226,10 @@ func (p *dataParser) array(depth int) error {
 
 func (p *dataParser) number() error {
 	start := p.i
-	for p.i < len(p.b) && bytes.IndexByte([]byte("-+.0123456789eE"), p.b[p.i]) >= 0 {
+	for p.i < len(p.b) && isNumberByte(p.b[p.i]) {
 		p.i++
 	}
-	tok := p.b[start:p.i]
+	tok := p.s[start:p.i]
 	if len(tok) == 0 || (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) {
 		if p.i < len(p.b) {
 			return fmt.Errorf(`"data" holds a non-number at byte %d (%q)`, start, p.b[start])
@@ -238,7 +239,7 @@ func (p *dataParser) number() error {
 	if len(p.out) >= p.count {
 		return fmt.Errorf(`"data" has more values than the shape %v calls for (%d)`, p.shape, p.count)
 	}
-	v, err := strconv.ParseFloat(string(tok), 32)
+	v, err := strconv.ParseFloat(tok, 32)
 	if err != nil || math.IsInf(v, 0) {
 		return fmt.Errorf(`"data": %q is not a float32 number`, tok)
 	}
@@ -247,6 +248,10 @@ func (p *dataParser) number() error {
 	}
 	p.out = append(p.out, float32(v))
 	return nil
+}
+
+func isNumberByte(c byte) bool {
+	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
 // decodeBinary reads count little-endian values of datatype FP32 or UINT8.
