@@ -6,23 +6,15 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
-)
 
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
+)
 
 // flat returns a w x h grey image of one value.
 func flat(w, h int, v uint8) *image.Gray {
@@ -67,7 +59,7 @@ func TestReadFolderTestdata(t *testing.T) {
 }
 
 func TestReadFolderErrors(t *testing.T) {
-	good := encodePNG(t, flat(28, 28, 200))
+	good := testutil.EncodePNG(t, flat(28, 28, 200))
 	for _, tc := range []struct {
 		name string
 		fsys fstest.MapFS
@@ -76,9 +68,9 @@ func TestReadFolderErrors(t *testing.T) {
 	}{
 		{"empty", fstest.MapFS{"readme.txt": {Data: []byte("hi")}}, FolderOptions{}, "no class directories"},
 		{"no images", fstest.MapFS{"3/notes.txt": {Data: []byte("hi")}}, FolderOptions{}, "no .png/.jpg/.jpeg images"},
-		{"wrong size", fstest.MapFS{"3/a.png": {Data: good}, "3/big.png": {Data: encodePNG(t, flat(30, 28, 1))}}, FolderOptions{}, "3/big.png: image is 30x28, want 28x28"},
+		{"wrong size", fstest.MapFS{"3/a.png": {Data: good}, "3/big.png": {Data: testutil.EncodePNG(t, flat(30, 28, 1))}}, FolderOptions{}, "3/big.png: image is 30x28, want 28x28"},
 		{"not an image", fstest.MapFS{"3/a.png": {Data: []byte("\x89PNG\r\n\x1a\nbroken")}}, FolderOptions{}, "3/a.png: digits: invalid format"},
-		{"huge", fstest.MapFS{"3/a.png": {Data: encodePNG(t, image.NewGray(image.Rect(0, 0, 5000, 4000)))}}, FolderOptions{Resize: true}, "3/a.png: digits: unsupported feature: png image size 5000x4000"},
+		{"huge", fstest.MapFS{"3/a.png": {Data: testutil.EncodePNG(t, image.NewGray(image.Rect(0, 0, 5000, 4000)))}}, FolderOptions{Resize: true}, "3/a.png: digits: unsupported feature: png image size 5000x4000"},
 		{"bad angle", fstest.MapFS{"3/a.png": {Data: good}, "labels.csv": {Data: []byte("file,label,angle\n3/a.png,3,x\n")}}, FolderOptions{}, "labels.csv line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,12 +99,12 @@ func TestReadFolderClassesAndColour(t *testing.T) {
 	var jp bytes.Buffer
 	jpeg.Encode(&jp, flat(28, 28, 255), nil)
 	fsys := fstest.MapFS{
-		"10/a.png":       {Data: encodePNG(t, flat(28, 28, 51))}, // 51/255 = 0.2
-		"2/b.PNG":        {Data: encodePNG(t, rgba)},
+		"10/a.png":       {Data: testutil.EncodePNG(t, flat(28, 28, 51))}, // 51/255 = 0.2
+		"2/b.PNG":        {Data: testutil.EncodePNG(t, rgba)},
 		"2/c.jpeg":       {Data: jp.Bytes()},
 		"2/skip.gif":     {Data: []byte("GIF89a")},
-		"2/deeper/d.png": {Data: encodePNG(t, flat(28, 28, 0))},
-		".git/x.png":     {Data: encodePNG(t, flat(28, 28, 0))},
+		"2/deeper/d.png": {Data: testutil.EncodePNG(t, flat(28, 28, 0))},
+		".git/x.png":     {Data: testutil.EncodePNG(t, flat(28, 28, 0))},
 		"labels.csv":     {Data: []byte("file,label,angle\n")},
 	}
 	s, err := ReadFolder(fsys, FolderOptions{})
@@ -155,7 +147,7 @@ func TestResize(t *testing.T) {
 		}
 	}
 	dst := make([]uint8, pixels)
-	if err := decodeImage(encodePNG(t, img), dst, FolderOptions{Resize: true}); err != nil {
+	if err := decodeImage(testutil.EncodePNG(t, img), dst, FolderOptions{Resize: true}); err != nil {
 		t.Fatal(err)
 	}
 	for p, v := range dst {
@@ -169,7 +161,7 @@ func TestResize(t *testing.T) {
 	}
 	// Upscaling a flat image keeps it flat; any size keeps values in [0,1].
 	for _, sz := range [][2]int{{7, 7}, {1, 1}, {100, 3}, {29, 27}} {
-		if err := decodeImage(encodePNG(t, flat(sz[0], sz[1], 255)), dst, FolderOptions{Resize: true}); err != nil {
+		if err := decodeImage(testutil.EncodePNG(t, flat(sz[0], sz[1], 255)), dst, FolderOptions{Resize: true}); err != nil {
 			t.Fatal(err)
 		}
 		for p, v := range dst {

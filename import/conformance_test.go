@@ -145,7 +145,7 @@ func runConformance(t *testing.T, dir string, report bool) {
 	var pass, skip, fail, outside int
 	for _, c := range cases {
 		name := filepath.Base(c)
-		mp, err := readModelProto(filepath.Join(c, "model.onnx"))
+		mp, err := ReadProtoFile(filepath.Join(c, "model.onnx"), Options{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -178,18 +178,6 @@ func runConformance(t *testing.T, dir string, report bool) {
 		t.Logf("ONNX node conformance (%s): %d cases use only our ops: %d pass, %d skipped (conformanceSkips), %d fail; %d cases use other ops",
 			dir, pass+skip+fail, pass, skip, fail, outside)
 	}
-}
-
-func readModelProto(path string) (*onnx.ModelProto, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var mp onnx.ModelProto
-	if err := proto.Unmarshal(data, &mp); err != nil {
-		return nil, err
-	}
-	return &mp, nil
 }
 
 func allOurs(mp *onnx.ModelProto) bool {

@@ -1,7 +1,6 @@
 package onnximport
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/graph"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 // Models shaped like what other producers publish (testdata/foreign, made by
@@ -109,8 +109,8 @@ func runForeign(t *testing.T, dir, modelDir string, fm foreignModel) {
 	}
 	f := fm.Fixture
 	n := f.InputShape[0]
-	in := readF32(t, filepath.Join(dir, f.Input))
-	want := readF32(t, filepath.Join(dir, f.OrtOutput))
+	in := testutil.ReadF32(t, filepath.Join(dir, f.Input))
+	want := testutil.ReadF32(t, filepath.Join(dir, f.OrtOutput))
 	r := backend.NewRunner(m, m.Outputs[0].Name)
 	defer r.Close()
 	res, err := r.Run(n, in)
@@ -236,21 +236,4 @@ func TestPublished(t *testing.T) {
 			runForeign(t, publishedDir, dir, fm)
 		})
 	}
-}
-
-// readF32 reads a raw little-endian float32 file.
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(raw)%4 != 0 {
-		t.Fatalf("%s: %d bytes is not a whole number of float32", path, len(raw))
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
 }

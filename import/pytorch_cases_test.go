@@ -69,7 +69,7 @@ func TestPyTorchCases(t *testing.T) {
 		cases, _ := filepath.Glob(filepath.Join(dst, "test_*"))
 		for _, c := range cases {
 			name := filepath.Base(c)
-			mp, err := readModelProto(filepath.Join(c, "model.onnx"))
+			mp, err := ReadProtoFile(filepath.Join(c, "model.onnx"), Options{})
 			if err != nil {
 				continue // not converted
 			}

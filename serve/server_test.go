@@ -7,13 +7,14 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"math"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
 func TestHealth(t *testing.T) {
@@ -247,17 +248,9 @@ func mnistImage(t *testing.T, i int) *image.Gray {
 	return &image.Gray{Pix: px, Stride: 28, Rect: image.Rect(0, 0, 28, 28)}
 }
 
-func encodePNG(t *testing.T, img image.Image) []byte {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestImage(t *testing.T) {
 	_, ts := newTestServer(t, Config{})
-	status, _, body := do(t, "POST", ts.URL+"/v2/models/mnist/image", "image/png", encodePNG(t, mnistImage(t, 0)))
+	status, _, body := do(t, "POST", ts.URL+"/v2/models/mnist/image", "image/png", testutil.EncodePNG(t, mnistImage(t, 0)))
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
@@ -267,7 +260,7 @@ func TestImage(t *testing.T) {
 	w := multipart.NewWriter(&mp)
 	for i, name := range []string{"seven.png", "two.png"} {
 		f, _ := w.CreateFormFile("image", name)
-		f.Write(encodePNG(t, mnistImage(t, i)))
+		f.Write(testutil.EncodePNG(t, mnistImage(t, i)))
 	}
 	w.Close()
 	status, _, body = do(t, "POST", ts.URL+"/v2/models/mnist/image", w.FormDataContentType(), mp.Bytes())
@@ -298,7 +291,7 @@ func TestImage(t *testing.T) {
 // request holds at most MaxBatch images.
 func TestImageLimits(t *testing.T) {
 	_, ts := newTestServer(t, Config{MaxBatch: 2, MaxImagePixels: 100 * 100})
-	status, _, body := do(t, "POST", ts.URL+"/v2/models/mnist/image", "image/png", encodePNG(t, image.NewGray(image.Rect(0, 0, 101, 100))))
+	status, _, body := do(t, "POST", ts.URL+"/v2/models/mnist/image", "image/png", testutil.EncodePNG(t, image.NewGray(image.Rect(0, 0, 101, 100))))
 	if status != 400 || !strings.Contains(string(body), "png image of 101x100 pixels: at most 10000 pixels") {
 		t.Errorf("large image: status %d: %s", status, body)
 	}
@@ -306,7 +299,7 @@ func TestImageLimits(t *testing.T) {
 	w := multipart.NewWriter(&mp)
 	for range 3 {
 		f, _ := w.CreateFormFile("image", "x.png")
-		f.Write(encodePNG(t, mnistImage(t, 0)))
+		f.Write(testutil.EncodePNG(t, mnistImage(t, 0)))
 	}
 	w.Close()
 	status, _, body = do(t, "POST", ts.URL+"/v2/models/mnist/image", w.FormDataContentType(), mp.Bytes())

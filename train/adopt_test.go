@@ -1,9 +1,7 @@
 package train
 
 import (
-	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,20 +10,8 @@ import (
 	"github.com/onnxdigits/onnxdigits/backend"
 	"github.com/onnxdigits/onnxdigits/graph"
 	onnximport "github.com/onnxdigits/onnxdigits/import"
+	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
-}
 
 // TestAdopt: models shaped like tf2onnx's (NHW input, probabilities), keras2onnx's
 // (NHWC, 0-255 pixels) and PyTorch's (logits, fixed batch 1) become our form:
@@ -34,7 +20,7 @@ func readF32(t *testing.T, path string) []float32 {
 // same 7 MNIST images), and a training graph builds.
 func TestAdopt(t *testing.T) {
 	dir := filepath.Join("..", "testdata", "foreign")
-	img := readF32(t, filepath.Join(dir, "mnist7_nchw_0-1.input.f32"))
+	img := testutil.ReadF32(t, filepath.Join(dir, "mnist7_nchw_0-1.input.f32"))
 	for _, tc := range []struct{ name, pixels, kind string }{
 		{"tf2onnx_nhw_o13", "0-1", "probabilities"},
 		{"keras2onnx_nhwc255_o9", "0-255", "probabilities"},
@@ -57,7 +43,7 @@ func TestAdopt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := readF32(t, filepath.Join(dir, tc.name+".ort.f32"))
+			want := testutil.ReadF32(t, filepath.Join(dir, tc.name+".ort.f32"))
 			worst := 0.0
 			for r := range 7 {
 				w := want[r*10 : r*10+10]
