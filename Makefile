@@ -5,6 +5,11 @@
 
 GO ?= go
 
+# The published digit models of testdata/published/published.json are other
+# people's files and not in this repository; where a folder holding them sits
+# beside the checkout (../shared/published), the tests run them too.
+PUBLISHED ?= $(wildcard $(CURDIR)/../shared/published)
+
 .PHONY: run test build bench fuzz
 
 build:
@@ -19,7 +24,7 @@ test:
 	sh scripts/setup.sh
 	gofmt -l . | (! grep .) || (echo "gofmt needed on the files above"; exit 1)
 	$(GO) vet ./...
-	ONNXDIGITS_INTEROP=1 ONNXDIGITS_CONFORMANCE=1 $(GO) test -count=1 -timeout 20m ./...
+	ONNXDIGITS_INTEROP=1 ONNXDIGITS_CONFORMANCE=1 ONNXDIGITS_PUBLISHED=$(PUBLISHED) $(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -tags purego ./...
 	# The imported fixtures and conformance cases on the lower instruction paths
 	# (ONNXDIGITS_CPU only lowers the path: on a CPU without them these repeat
