@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 	"slices"
 
 	"github.com/chewxy/hm"
@@ -11,41 +10,49 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// argmaxOp is a Gorgonia op (forward only) returning an int64 tensor.
-type argmaxOp struct {
+// argmaxOp is a forward-only op returning an int64 tensor: the index of the
+// largest value along axis (the last of equal ones with last), the axis kept
+// with keep.
+func argmaxOp(axis int, keep, last bool, dims int) *kernelOp {
+	a := &argmax{axis: axis, keep: keep, last: last}
+	return &kernelOp{
+		name:  fmt.Sprintf("ArgMax(axis=%d)", axis),
+		key:   fmt.Sprintf("argmax-%d-%v-%v-%d", axis, keep, last, dims),
+		arity: 1,
+		typ: func() hm.Type {
+			in := G.TensorType{Dims: dims, Of: hm.TypeVariable('a')}
+			od := dims
+			if !keep {
+				od--
+			}
+			var out hm.Type = G.TensorType{Dims: od, Of: tensor.Int64}
+			if od == 0 {
+				out = tensor.Int64
+			}
+			return hm.NewFnType(in, out)
+		},
+		shape: func(in []G.DimSizer) (tensor.Shape, error) {
+			s, ok := in[0].(tensor.Shape)
+			if !ok {
+				return nil, fmt.Errorf("argmax: input shape is %T", in[0])
+			}
+			out, err := a.outShape(s)
+			return tensor.Shape(slices.Clone(out)), err
+		},
+		do: a.do,
+	}
+}
+
+// argmax is an argmaxOp's attributes and the last shapes outShape computed, so
+// that Do does not allocate them again.
+type argmax struct {
 	axis       int
 	keep, last bool
-	dims       int
-	in, out    []int // the last shapes outShape computed, so that Do does not allocate them again
-}
-
-func (op *argmaxOp) Arity() int { return 1 }
-
-func (op *argmaxOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	in := G.TensorType{Dims: op.dims, Of: a}
-	od := op.dims
-	if !op.keep {
-		od--
-	}
-	var out hm.Type = G.TensorType{Dims: od, Of: tensor.Int64}
-	if od == 0 {
-		out = tensor.Int64
-	}
-	return hm.NewFnType(in, out)
-}
-
-func (op *argmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("argmax: input shape is %T", in[0])
-	}
-	out, err := op.outShape(s)
-	return tensor.Shape(slices.Clone(out)), err
+	in, out    []int
 }
 
 // outShape is graph.ArgMax's shape inference for input shape s.
-func (op *argmaxOp) outShape(s []int) ([]int, error) {
+func (op *argmax) outShape(s []int) ([]int, error) {
 	if op.in != nil && slices.Equal(op.in, s) {
 		return op.out, nil
 	}
@@ -57,7 +64,7 @@ func (op *argmaxOp) outShape(s []int) ([]int, error) {
 	return out[0], nil
 }
 
-func (op *argmaxOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *argmax) do(vals []G.Value) (G.Value, error) {
 	t, ok := vals[0].(*tensor.Dense)
 	if !ok {
 		return nil, fmt.Errorf("argmax: input is %T", vals[0])
@@ -102,17 +109,3 @@ func (op *argmaxOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	return tensor.New(tensor.WithShape(os...), tensor.WithBacking(out)), nil
 }
-
-func (op *argmaxOp) ReturnsPtr() bool { return false }
-
-func (op *argmaxOp) CallsExtern() bool { return false }
-
-func (op *argmaxOp) OverwritesInput() int { return -1 }
-
-func (op *argmaxOp) String() string { return fmt.Sprintf("ArgMax(axis=%d)", op.axis) }
-
-func (op *argmaxOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "argmax-%d-%v-%v-%d", op.axis, op.keep, op.last, op.dims)
-}
-
-func (op *argmaxOp) Hashcode() uint32 { return opHash(op) }

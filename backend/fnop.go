@@ -10,54 +10,98 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// fnOp is the generic adapter from a plain forward kernel to a Gorgonia op: the
-// ops imported from other producers' models (Pad, Concat, Slice, Expand, Tile,
-// Reduce*, Resize, the Unary functions, Max/Min/Pow) run as simple pure-Go loops
-// over their inputs' backing arrays (see kernels_more.go). They have no gradient:
-// a training build through one is an error when Gorgonia asks for it.
-type fnOp struct {
-	opBase
-	name   string
-	params string // attributes, for String and the hash
-	ranks  []int
-	out    []int
-	f32    func(in [][]float32, shapes [][]int, out []float32)
-	f64    func(in [][]float64, shapes [][]int, out []float64)
+// kernelOp is the one adapter from kernels on plain slices to Gorgonia ops: an
+// op is data (its name, the text of its hash, its arity, whether it returns a
+// pointer into a buffer it keeps) and closures (its type, output shape and
+// forward run). The closures own the op's state: buffers reused from run to run
+// and cached shapes. An op with a gradient is a diffOp.
+type kernelOp struct {
+	name  string // String
+	key   string // what WriteHash writes; holds an op number unless equal ops may merge
+	arity int
+	ptr   bool // ReturnsPtr: the result's array is a buffer the op reuses
+	typ   func() hm.Type
+	shape func(in []G.DimSizer) (tensor.Shape, error)
+	do    func(vals []G.Value) (G.Value, error)
+}
+
+func (op *kernelOp) Arity() int            { return op.arity }
+func (op *kernelOp) Type() hm.Type         { return op.typ() }
+func (op *kernelOp) String() string        { return op.name }
+func (op *kernelOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.key) }
+func (op *kernelOp) Hashcode() uint32      { return opHash(op) }
+func (op *kernelOp) ReturnsPtr() bool      { return op.ptr }
+func (op *kernelOp) CallsExtern() bool     { return false }
+func (op *kernelOp) OverwritesInput() int  { return -1 }
+
+func (op *kernelOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return op.shape(in) }
+func (op *kernelOp) Do(vals ...G.Value) (G.Value, error)               { return op.do(vals) }
+
+// diffOp is a kernelOp with a gradient: diff tells which inputs take one and
+// grad adds the nodes computing them (Gorgonia's SDOp).
+type diffOp struct {
+	*kernelOp
+	diff []bool
+	grad func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
+}
+
+func (op *diffOp) DiffWRT(int) []bool { return op.diff }
+func (op *diffOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	return op.grad(inputs, output, grad)
+}
+
+// fixedShape is an InferShape returning a copy of s whatever the inputs.
+func fixedShape(s []int) func([]G.DimSizer) (tensor.Shape, error) {
+	return func([]G.DimSizer) (tensor.Shape, error) { return tensor.Shape(slices.Clone(s)), nil }
+}
+
+// inputShape is an InferShape returning a copy of the first input's shape.
+func inputShape(name string) func([]G.DimSizer) (tensor.Shape, error) {
+	return func(in []G.DimSizer) (tensor.Shape, error) {
+		s, ok := in[0].(tensor.Shape)
+		if !ok {
+			return nil, fmt.Errorf("%s: input shape is %T", name, in[0])
+		}
+		return s.Clone(), nil
+	}
 }
 
 // kernel is a forward kernel over one element type.
 type kernel[T float] func(in [][]T, shapes [][]int, out []T)
 
-// applyFn adds an fnOp computing k on xs with output shape out.
+// applyFn adds an op computing k on xs with output shape out: the ops imported
+// from other producers' models (Pad, Concat, Slice, Expand, Tile, Reduce*,
+// Resize, the Unary functions, Max/Min/Pow) run as simple pure-Go loops over
+// their inputs' backing arrays (see kernels_more.go). They have no gradient: a
+// training build through one is an error when Gorgonia asks for it.
 func applyFn(name, params string, out []int, k32 kernel[float32], k64 kernel[float64], xs ...*G.Node) ([]*G.Node, error) {
-	op := &fnOp{opBase: newOpBase(), name: name, params: params, out: slices.Clone(out), f32: k32, f64: k64}
+	out = slices.Clone(out)
+	ranks := make([]int, 0, len(xs))
 	for _, x := range xs {
-		op.ranks = append(op.ranks, x.Dims())
+		ranks = append(ranks, x.Dims())
+	}
+	op := &kernelOp{
+		name:  name + "{" + params + "}",
+		key:   fmt.Sprintf("fn-%d-%s-%s-%v", nextOpID(), name, params, out),
+		arity: len(ranks),
+		typ:   func() hm.Type { return fnType(len(out), ranks...) },
+		shape: fixedShape(out),
+		do: func(vals []G.Value) (G.Value, error) {
+			shapes := make([][]int, len(vals))
+			for i, v := range vals {
+				shapes[i] = []int(v.Shape())
+			}
+			n := shapeSize(out)
+			if len(vals) > 0 && vals[0].Dtype() == tensor.Float64 {
+				return doFn(name, out, vals, shapes, k64, make([]float64, n))
+			}
+			return doFn(name, out, vals, shapes, k32, make([]float32, n))
+		},
 	}
 	return one(G.ApplyOp(op, xs...))
 }
 
-func (op *fnOp) Arity() int     { return len(op.ranks) }
-func (op *fnOp) Type() hm.Type  { return fnType(len(op.out), op.ranks...) }
-func (op *fnOp) String() string { return op.name + "{" + op.params + "}" }
-
-func (op *fnOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape(slices.Clone(op.out)), nil
-}
-
-func (op *fnOp) Do(vals ...G.Value) (G.Value, error) {
-	shapes := make([][]int, len(vals))
-	for i, v := range vals {
-		shapes[i] = []int(v.Shape())
-	}
-	n := shapeSize(op.out)
-	if len(vals) > 0 && vals[0].Dtype() == tensor.Float64 {
-		return doFn(op, vals, shapes, op.f64, make([]float64, n))
-	}
-	return doFn(op, vals, shapes, op.f32, make([]float32, n))
-}
-
-func doFn[T float](op *fnOp, vals []G.Value, shapes [][]int, k kernel[T], out []T) (G.Value, error) {
+func doFn[T float](name string, shape []int, vals []G.Value, shapes [][]int, k kernel[T], out []T) (G.Value, error) {
 	in := make([][]T, len(vals))
 	for i, v := range vals {
 		if t, ok := v.(*tensor.Dense); ok && t.IsScalar() {
@@ -68,21 +112,13 @@ func doFn[T float](op *fnOp, vals []G.Value, shapes [][]int, k kernel[T], out []
 		}
 		d, err := dataOf[T](v)
 		if err != nil {
-			return nil, fmt.Errorf("%s input #%d: %w", op.name, i, err)
+			return nil, fmt.Errorf("%s input #%d: %w", name, i, err)
 		}
 		in[i] = d
 	}
 	k(in, shapes, out)
-	if len(op.out) == 0 {
+	if len(shape) == 0 {
 		return tensor.New(tensor.FromScalar(out[0])), nil
 	}
-	return wrap(out, op.out), nil
+	return wrap(out, shape), nil
 }
-
-func (op *fnOp) ReturnsPtr() bool { return false }
-
-func (op *fnOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "fn-%d-%s-%s-%v", op.id, op.name, op.params, op.out)
-}
-
-func (op *fnOp) Hashcode() uint32 { return opHash(op) }

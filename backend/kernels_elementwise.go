@@ -8,7 +8,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 	"slices"
 
 	"github.com/chewxy/hm"
@@ -17,28 +16,27 @@ import (
 	"gorgonia.org/tensor"
 )
 
-type repeatBinaryOp struct {
-	opBase
+// repeatBinary is the geometry of a repeated binary op.
+type repeatBinary struct {
 	kind         string // "Add", "Sub", "Mul" or "Div"
 	smallLeft    bool   // the repeated operand is the left one
 	shape        tensor.Shape
-	ra, rb       int // input ranks
 	outer, inner int
-	out          buffer
 }
 
 // newRepeatBinaryOp returns the op for a kind b, or nil when the shapes are
 // not "full tensor and a trailing block of it" or a gradient is needed.
-func newRepeatBinaryOp(bd *Builder, kind string, a, b *G.Node) *repeatBinaryOp {
+func newRepeatBinaryOp(bd *Builder, kind string, a, b *G.Node) *kernelOp {
 	if bd.needsGrad(a) || bd.needsGrad(b) {
 		return nil
 	}
 	as, bs := []int(a.Shape()), []int(b.Shape())
-	op := &repeatBinaryOp{opBase: newOpBase(), kind: kind, ra: len(as), rb: len(bs)}
+	id := nextOpID()
+	r := &repeatBinary{kind: kind}
 	big, small := as, bs
 	if shapeSize(bs) > shapeSize(as) {
 		big, small = bs, as
-		op.smallLeft = true
+		r.smallLeft = true
 	}
 	for len(small) > 0 && small[0] == 1 {
 		small = small[1:]
@@ -46,33 +44,28 @@ func newRepeatBinaryOp(bd *Builder, kind string, a, b *G.Node) *repeatBinaryOp {
 	if len(small) > len(big) || !slices.Equal(big[len(big)-len(small):], small) || len(big) == 0 {
 		return nil
 	}
-	op.shape = tensor.Shape(slices.Clone(big))
-	op.inner = shapeSize(small)
-	op.outer = shapeSize(big) / op.inner
-	return op
-}
-
-func (op *repeatBinaryOp) Arity() int     { return 2 }
-func (op *repeatBinaryOp) Type() hm.Type  { return fnType(len(op.shape), op.ra, op.rb) }
-func (op *repeatBinaryOp) String() string { return fmt.Sprintf("%sRepeated%v", op.kind, op.shape) }
-func (op *repeatBinaryOp) Hashcode() uint32 {
-	return opHash(op)
-}
-func (op *repeatBinaryOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.repeatbinary#%d{%s %v left=%v}", op.id, op.kind, op.shape, op.smallLeft)
-}
-func (op *repeatBinaryOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return op.shape.Clone(), nil
-}
-
-func (op *repeatBinaryOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return repeatBinary[float64](op, vals)
+	r.shape = tensor.Shape(slices.Clone(big))
+	r.inner = shapeSize(small)
+	r.outer = shapeSize(big) / r.inner
+	ra, rb := len(as), len(bs)
+	var out buffer
+	return &kernelOp{
+		name:  fmt.Sprintf("%sRepeated%v", kind, r.shape),
+		key:   fmt.Sprintf("onnxdigits.repeatbinary#%d{%s %v left=%v}", id, kind, r.shape, r.smallLeft),
+		arity: 2,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(len(r.shape), ra, rb) },
+		shape: fixedShape(r.shape),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return repeatBinaryDo[float64](r, &out, vals)
+			}
+			return repeatBinaryDo[float32](r, &out, vals)
+		},
 	}
-	return repeatBinary[float32](op, vals)
 }
 
-func repeatBinary[T float](op *repeatBinaryOp, vals []G.Value) (G.Value, error) {
+func repeatBinaryDo[T float](op *repeatBinary, out *buffer, vals []G.Value) (G.Value, error) {
 	a, err := dataOf[T](vals[0])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op.kind, err)
@@ -88,7 +81,7 @@ func repeatBinary[T float](op *repeatBinaryOp, vals []G.Value) (G.Value, error) 
 	if len(big) != op.outer*op.inner || len(small) != op.inner {
 		return nil, fmt.Errorf("%s: operands of %d and %d values for %v", op.kind, len(a), len(b), op.shape)
 	}
-	y := get[T](&op.out, len(big))
+	y := get[T](out, len(big))
 	chunks := kernels.NumChunks(len(big)/kernels.ElementGrain, 2*kernels.NumWorkers(len(big)/kernels.ElementGrain))
 	kernels.ParallelFor(chunks, func(_, c int) {
 		lo, hi := kernels.ChunkRange(op.outer, chunks, c)

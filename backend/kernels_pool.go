@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -11,37 +10,43 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// poolKernel is a forward-only Gorgonia op for max and average pooling over any
+// poolKernel is a forward-only op for max and average pooling over any
 // number of spatial dims with the full ONNX semantics that Gorgonia's MaxPool2D
 // and AveragePool2D lack: asymmetric pads, dilations, ceil_mode and
 // count_include_pad=0. It follows the ONNX reference implementation: padding never
 // wins a max; an average divides by the window's elements inside the input, or
 // inside the padded input with count_include_pad; windows that ceil_mode lets run
 // past the padding count only what they cover. Inference only: it has no gradient.
-type poolKernel struct {
-	*graph.Pool // normalized: every list filled in (graph.Pool.Normalized)
-}
-
-func (k *poolKernel) Arity() int { return 1 }
-
-func (k *poolKernel) rank() int { return 2 + len(k.KernelShape) }
-
-func (k *poolKernel) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	t := G.TensorType{Dims: k.rank(), Of: a}
-	return hm.NewFnType(t, t)
-}
-
-func (k *poolKernel) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("pool: input shape is %T", in[0])
+// w is normalized: every list filled in (graph.Pool.Normalized).
+func poolKernel(w *graph.Pool) *kernelOp {
+	name := poolName(w)
+	rank := 2 + len(w.KernelShape)
+	return &kernelOp{
+		name:  name,
+		key:   fmt.Sprint(name, rank),
+		arity: 1,
+		typ: func() hm.Type {
+			t := G.TensorType{Dims: rank, Of: hm.TypeVariable('a')}
+			return hm.NewFnType(t, t)
+		},
+		shape: func(in []G.DimSizer) (tensor.Shape, error) {
+			s, ok := in[0].(tensor.Shape)
+			if !ok {
+				return nil, fmt.Errorf("pool: input shape is %T", in[0])
+			}
+			out, err := w.OutShape(s)
+			return tensor.Shape(out), err
+		},
+		do: func(vals []G.Value) (G.Value, error) { return poolDo(w, vals) },
 	}
-	out, err := k.OutShape(s)
-	return tensor.Shape(out), err
 }
 
-func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
+// poolName describes the normalized window w.
+func poolName(w *graph.Pool) string {
+	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", w.Type(), w.KernelShape, w.Strides, w.Dilations, w.PadsBegin(), w.PadsEnd(), w.CeilMode, w.CountIncludePad)
+}
+
+func poolDo(k *graph.Pool, vals []G.Value) (G.Value, error) {
 	t, ok := vals[0].(*tensor.Dense)
 	if !ok {
 		return nil, fmt.Errorf("pool: input is %T", vals[0])
@@ -76,12 +81,3 @@ func (k *poolKernel) Do(vals ...G.Value) (G.Value, error) {
 	}
 	return tensor.New(tensor.WithShape(out...), tensor.WithBacking(dst)), nil
 }
-
-func (k *poolKernel) ReturnsPtr() bool     { return false }
-func (k *poolKernel) CallsExtern() bool    { return false }
-func (k *poolKernel) OverwritesInput() int { return -1 }
-func (k *poolKernel) String() string {
-	return fmt.Sprintf("%s%v(s=%v,d=%v,pads=%v/%v,ceil=%v,incl=%v)", k.Pool.Type(), k.KernelShape, k.Strides, k.Dilations, k.PadsBegin(), k.PadsEnd(), k.CeilMode, k.CountIncludePad)
-}
-func (k *poolKernel) WriteHash(h hash.Hash) { fmt.Fprint(h, k.String(), k.rank()) }
-func (k *poolKernel) Hashcode() uint32      { return opHash(k) }

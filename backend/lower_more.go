@@ -7,7 +7,7 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// Lowerings of the ops imported from other producers' models, onto fnOp kernels
+// Lowerings of the ops imported from other producers' models, onto applyFn kernels
 // (kernels_more.go).
 
 func (b *Builder) lowerFn(n *graph.Node, params string, k32 kernel[float32], k64 kernel[float64]) ([]*G.Node, error) {

@@ -46,7 +46,7 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 		return one(G.ApplyOp(op, x))
 	}
 	if useKernel(w, b.Opts.Mode) {
-		k := &poolKernel{w}
+		k := poolKernel(w)
 		if b.Opts.Mode == Train {
 			if len(w.KernelShape) != 2 {
 				return nil, fmt.Errorf("%s cannot be trained (no gradient)", k)
@@ -78,7 +78,7 @@ func (b *Builder) pool2D(w *graph.Pool) G.Op {
 	if b.Opts.Mode != Infer || b.Opts.Float64 || len(w.KernelShape) != 2 {
 		return nil
 	}
-	return &pool2DOp{opBase: newOpBase(), w: w}
+	return pool2DOp(w)
 }
 
 func (b *Builder) lowerGlobalAveragePool(n *graph.Node) ([]*G.Node, error) {

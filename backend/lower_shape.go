@@ -110,7 +110,7 @@ func ArgMaxNode(x *G.Node, axis int) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return G.ApplyOp(&argmaxOp{axis: axis, dims: x.Dims()}, x)
+	return G.ApplyOp(argmaxOp(axis, false, false, x.Dims()), x)
 }
 
 func (b *Builder) lowerArgMax(a *graph.ArgMax, n *graph.Node) ([]*G.Node, error) {
@@ -122,7 +122,7 @@ func (b *Builder) lowerArgMax(a *graph.ArgMax, n *graph.Node) ([]*G.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	return one(G.ApplyOp(&argmaxOp{axis: axis, keep: a.KeepDims, last: a.SelectLastIndex, dims: x.Dims()}, x))
+	return one(G.ApplyOp(argmaxOp(axis, a.KeepDims, a.SelectLastIndex, x.Dims()), x))
 }
 
 func (b *Builder) lowerRelu(n *graph.Node) ([]*G.Node, error) {

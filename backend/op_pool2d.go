@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -14,30 +13,36 @@ import (
 // pool2DOp is 2-D max or average pooling at inference on float32, any window,
 // stride, dilation, padding and ceil mode: kernels.Pool2D on all cores into a
 // buffer it reuses. Other ranks and float64 take poolKernel (the reference).
-type pool2DOp struct {
-	opBase
-	w   *graph.Pool // normalized, two spatial dims
+// w is normalized, with two spatial dims.
+func pool2DOp(w *graph.Pool) *kernelOp {
+	id := nextOpID()
+	name := fmt.Sprintf("pool2D(%s)", poolName(w))
+	p := &pool2D{w: w}
+	return &kernelOp{
+		name:  name,
+		key:   fmt.Sprint(name, id),
+		arity: 1,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(4, 4) },
+		shape: func(in []G.DimSizer) (tensor.Shape, error) {
+			s, ok := in[0].(tensor.Shape)
+			if !ok {
+				return nil, fmt.Errorf("pool: input shape is %T", in[0])
+			}
+			out, err := w.OutShape(s)
+			return tensor.Shape(out), err
+		},
+		do: p.do,
+	}
+}
+
+// pool2D is a pool2DOp's window and the output buffer it reuses.
+type pool2D struct {
+	w   *graph.Pool
 	out []float32
 }
 
-func (op *pool2DOp) Arity() int     { return 1 }
-func (op *pool2DOp) Type() hm.Type  { return fnType(4, 4) }
-func (op *pool2DOp) String() string { return fmt.Sprintf("pool2D(%s)", (&poolKernel{op.w}).String()) }
-func (op *pool2DOp) WriteHash(h hash.Hash) {
-	fmt.Fprint(h, op.String(), op.id)
-}
-func (op *pool2DOp) Hashcode() uint32 { return opHash(op) }
-
-func (op *pool2DOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("pool: input shape is %T", in[0])
-	}
-	out, err := op.w.OutShape(s)
-	return tensor.Shape(out), err
-}
-
-func (op *pool2DOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *pool2D) do(vals []G.Value) (G.Value, error) {
 	t, ok := vals[0].(*tensor.Dense)
 	if !ok || t.Dtype() != tensor.Float32 || t.Dims() != 4 {
 		return nil, fmt.Errorf("pool: want a float32 (N,C,H,W) tensor, have %v", vals[0])

@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -24,40 +23,36 @@ func SoftmaxNode(x *G.Node, axis int, log bool) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return G.ApplyOp(&softmaxOp{axis: a, log: log, dims: x.Dims()}, x)
+	return G.ApplyOp(softmaxOp(a, log, x.Dims()), x)
 }
 
-type softmaxOp struct {
-	axis int
-	log  bool
-	dims int
-}
-
-func (op *softmaxOp) Arity() int { return 1 }
-func (op *softmaxOp) Type() hm.Type {
-	t := G.TensorType{Dims: op.dims, Of: hm.TypeVariable('a')}
-	return hm.NewFnType(t, t)
-}
-func (op *softmaxOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("softmax: input shape is %T", in[0])
+func softmaxOp(axis int, log bool, dims int) *diffOp {
+	name := fmt.Sprintf("Softmax(axis=%d)", axis)
+	if log {
+		name = fmt.Sprintf("LogSoftmax(axis=%d)", axis)
 	}
-	return s.Clone(), nil
-}
-func (op *softmaxOp) ReturnsPtr() bool     { return false }
-func (op *softmaxOp) CallsExtern() bool    { return false }
-func (op *softmaxOp) OverwritesInput() int { return -1 }
-func (op *softmaxOp) String() string {
-	if op.log {
-		return fmt.Sprintf("LogSoftmax(axis=%d)", op.axis)
+	return &diffOp{
+		kernelOp: &kernelOp{
+			name:  name,
+			key:   fmt.Sprintf("onnxdigits-softmax-%d-%v-%d", axis, log, dims),
+			arity: 1,
+			typ: func() hm.Type {
+				t := G.TensorType{Dims: dims, Of: hm.TypeVariable('a')}
+				return hm.NewFnType(t, t)
+			},
+			shape: inputShape("softmax"),
+			do:    func(vals []G.Value) (G.Value, error) { return softmaxDo(axis, log, vals) },
+		},
+		diff: []bool{true},
+		grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+			dx, err := G.ApplyOp(softmaxGradOp(name, axis, log, dims), output, grad)
+			if err != nil {
+				return nil, err
+			}
+			return G.Nodes{dx}, nil
+		},
 	}
-	return fmt.Sprintf("Softmax(axis=%d)", op.axis)
 }
-func (op *softmaxOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits-softmax-%d-%v-%d", op.axis, op.log, op.dims)
-}
-func (op *softmaxOp) Hashcode() uint32 { return opHash(op) }
 
 // layout returns outer, k, inner for reducing over axis of shape s.
 func layout(s tensor.Shape, axis int) (outer, k, inner int) {
@@ -71,65 +66,56 @@ func layout(s tensor.Shape, axis int) (outer, k, inner int) {
 	return outer, s[axis], inner
 }
 
-func (op *softmaxOp) Do(vals ...G.Value) (G.Value, error) {
+func softmaxDo(axis int, log bool, vals []G.Value) (G.Value, error) {
 	x, ok := vals[0].(*tensor.Dense)
 	if !ok {
 		return nil, fmt.Errorf("softmax: input is %T", vals[0])
 	}
-	outer, k, inner := layout(x.Shape(), op.axis)
+	outer, k, inner := layout(x.Shape(), axis)
 	switch d := x.Data().(type) {
 	case []float32:
 		out := make([]float32, len(d))
-		kernels.SoftmaxRows(d, out, outer, k, inner, op.log)
+		kernels.SoftmaxRows(d, out, outer, k, inner, log)
 		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
 	case []float64:
 		out := make([]float64, len(d))
-		kernels.SoftmaxRows(d, out, outer, k, inner, op.log)
+		kernels.SoftmaxRows(d, out, outer, k, inner, log)
 		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
 	}
 	return nil, fmt.Errorf("softmax: unsupported dtype %v", x.Dtype())
 }
 
-func (op *softmaxOp) DiffWRT(inputs int) []bool { return []bool{true} }
-
-func (op *softmaxOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(&softmaxGradOp{op}, output, grad)
-	if err != nil {
-		return nil, err
-	}
-	return G.Nodes{dx}, nil
-}
-
 // softmaxGradOp maps (y, dy) to dx: for softmax dx = y·(dy − Σ dy·y), for
 // log-softmax dx = dy − exp(y)·Σ dy, sums along the axis.
-type softmaxGradOp struct{ *softmaxOp }
-
-func (op *softmaxGradOp) Arity() int { return 2 }
-func (op *softmaxGradOp) Type() hm.Type {
-	t := G.TensorType{Dims: op.dims, Of: hm.TypeVariable('a')}
-	return hm.NewFnType(t, t, t)
+func softmaxGradOp(name string, axis int, log bool, dims int) *kernelOp {
+	return &kernelOp{
+		name:  "∂" + name,
+		key:   fmt.Sprintf("onnxdigits-softmax-grad-%d-%v-%d", axis, log, dims),
+		arity: 2,
+		typ: func() hm.Type {
+			t := G.TensorType{Dims: dims, Of: hm.TypeVariable('a')}
+			return hm.NewFnType(t, t, t)
+		},
+		shape: inputShape("softmax gradient"),
+		do:    func(vals []G.Value) (G.Value, error) { return softmaxGradDo(axis, log, vals) },
+	}
 }
-func (op *softmaxGradOp) String() string { return "∂" + op.softmaxOp.String() }
-func (op *softmaxGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits-softmax-grad-%d-%v-%d", op.axis, op.log, op.dims)
-}
-func (op *softmaxGradOp) Hashcode() uint32 { return opHash(op) }
 
-func (op *softmaxGradOp) Do(vals ...G.Value) (G.Value, error) {
+func softmaxGradDo(axis int, log bool, vals []G.Value) (G.Value, error) {
 	y, ok1 := vals[0].(*tensor.Dense)
 	dy, ok2 := vals[1].(*tensor.Dense)
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("softmax gradient: inputs are %T, %T", vals[0], vals[1])
 	}
-	outer, k, inner := layout(y.Shape(), op.axis)
+	outer, k, inner := layout(y.Shape(), axis)
 	switch yd := y.Data().(type) {
 	case []float32:
 		out := make([]float32, len(yd))
-		kernels.SoftmaxGrad(yd, dy.Data().([]float32), out, outer, k, inner, op.log)
+		kernels.SoftmaxGrad(yd, dy.Data().([]float32), out, outer, k, inner, log)
 		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
 	case []float64:
 		out := make([]float64, len(yd))
-		kernels.SoftmaxGrad(yd, dy.Data().([]float64), out, outer, k, inner, op.log)
+		kernels.SoftmaxGrad(yd, dy.Data().([]float64), out, outer, k, inner, log)
 		return tensor.New(tensor.WithShape(y.Shape().Clone()...), tensor.WithBacking(out)), nil
 	}
 	return nil, fmt.Errorf("softmax gradient: unsupported dtype %v", y.Dtype())
