@@ -20,6 +20,7 @@ type kernelOp struct {
 	key   string // what WriteHash writes; holds an op number unless equal ops may merge
 	arity int
 	ptr   bool // ReturnsPtr: the result's array is a buffer the op reuses
+	state any  // the closures' shared state, for lowering to inspect (nil if none needs to)
 	typ   func() hm.Type
 	shape func(in []G.DimSizer) (tensor.Shape, error)
 	do    func(vals []G.Value) (G.Value, error)

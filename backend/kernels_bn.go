@@ -241,67 +241,64 @@ func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if op.relu != "" {
 		in = append(in, output)
 	}
-	sums, err := G.ApplyOp(&bnSumsOp{opBase: newOpBase(), fwd: op}, in...)
+	sums, err := G.ApplyOp(newBNSumsOp(op), in...)
 	if err != nil {
 		return nil, err
 	}
 	out := make(G.Nodes, 3)
 	if op.needX {
-		gx := &bnGradXOp{opBase: newOpBase(), fwd: op, inPlace: ownGradient(grad)}
+		gx := newBNGradXOp(op, ownGradient(grad))
 		if out[0], err = G.ApplyOp(gx, append(in, scale, sums)...); err != nil {
 			return nil, err
 		}
 	}
 	if op.needS {
-		if out[1], err = G.ApplyOp(&rowOp{opBase: newOpBase(), row: 1, n: op.c}, sums); err != nil {
+		if out[1], err = G.ApplyOp(newRowOp(1, op.c), sums); err != nil {
 			return nil, err
 		}
 	}
 	if op.needB {
-		if out[2], err = G.ApplyOp(&rowOp{opBase: newOpBase(), row: 0, n: op.c}, sums); err != nil {
+		if out[2], err = G.ApplyOp(newRowOp(0, op.c), sums); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// bnSumsOp computes, from x, dy and (with a fused ReLU) the forward output y,
+// bnSums computes, from x, dy and (with a fused ReLU) the forward output y,
 // the (2,C) sums Σdz (the bias gradient) and Σdz·x̂ (the scale gradient), with
 // dz = dy masked by y > 0 and x̂ = (x-mean)·invStd.
-type bnSumsOp struct {
-	opBase
+type bnSums struct {
 	fwd     *bnOp
 	out     buffer
 	partial []float64
 }
 
-func (op *bnSumsOp) Arity() int {
-	if op.fwd.relu != "" {
-		return 3
+func newBNSumsOp(fwd *bnOp) *kernelOp {
+	op := &bnSums{fwd: fwd}
+	d, arity := fwd.dims, 2
+	if fwd.relu != "" {
+		arity = 3
 	}
-	return 2
-}
-func (op *bnSumsOp) Type() hm.Type {
-	d := op.fwd.dims
-	if op.fwd.relu != "" {
-		return fnType(2, d, d, d)
+	return &kernelOp{
+		name:  "BatchNormGradSums",
+		key:   fmt.Sprintf("onnxdigits.bnsums#%d/%d", nextOpID(), fwd.id),
+		arity: arity,
+		ptr:   true,
+		typ: func() hm.Type {
+			if arity == 3 {
+				return fnType(2, d, d, d)
+			}
+			return fnType(2, d, d)
+		},
+		shape: fixedShape([]int{2, fwd.c}),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return bnSumsDo[float64](op, vals)
+			}
+			return bnSumsDo[float32](op, vals)
+		},
 	}
-	return fnType(2, d, d)
-}
-func (op *bnSumsOp) String() string   { return "BatchNormGradSums" }
-func (op *bnSumsOp) Hashcode() uint32 { return opHash(op) }
-func (op *bnSumsOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.bnsums#%d/%d", op.id, op.fwd.id)
-}
-func (op *bnSumsOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{2, op.fwd.c}, nil
-}
-
-func (op *bnSumsOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return bnSums[float64](op, vals)
-	}
-	return bnSums[float32](op, vals)
 }
 
 // bnInputs reads x, dy and (when the ReLU is fused) y.
@@ -324,7 +321,7 @@ func bnInputs[T float](fwd *bnOp, vals []G.Value) (x, dy, y []T, err error) {
 	return
 }
 
-func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
+func bnSumsDo[T float](op *bnSums, vals []G.Value) (G.Value, error) {
 	f := op.fwd
 	x, dy, y, err := bnInputs[T](f, vals)
 	if err != nil {
@@ -363,47 +360,44 @@ func bnSums[T float](op *bnSumsOp, vals []G.Value) (G.Value, error) {
 	return wrap(out, []int{2, C}), nil
 }
 
-// bnGradXOp is the input gradient of batch normalization:
+// bnGradX is the input gradient of batch normalization:
 // dx = scale·invStd·(dz - Σdz/M - x̂·Σ(dz·x̂)/M) in training (M = N*S values per
 // channel), scale·invStd·dz with running statistics.
-type bnGradXOp struct {
-	opBase
+type bnGradX struct {
 	fwd     *bnOp
 	inPlace bool // dx overwrites dy (see ownGradient)
 	out     buffer
 	a, b, c buffer
 }
 
-func (op *bnGradXOp) Arity() int {
-	if op.fwd.relu != "" {
-		return 5
+func newBNGradXOp(fwd *bnOp, inPlace bool) *kernelOp {
+	op := &bnGradX{fwd: fwd, inPlace: inPlace}
+	d, arity := fwd.dims, 4
+	if fwd.relu != "" {
+		arity = 5
 	}
-	return 4
-}
-func (op *bnGradXOp) Type() hm.Type {
-	d := op.fwd.dims
-	if op.fwd.relu != "" {
-		return fnType(d, d, d, d, 1, 2)
+	return &kernelOp{
+		name:  "BatchNormGradX",
+		key:   fmt.Sprintf("onnxdigits.bngradx#%d/%d", nextOpID(), fwd.id),
+		arity: arity,
+		ptr:   true,
+		typ: func() hm.Type {
+			if arity == 5 {
+				return fnType(d, d, d, d, 1, 2)
+			}
+			return fnType(d, d, d, 1, 2)
+		},
+		shape: fixedShape(fwd.xshape),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return bnGradXDo[float64](op, vals)
+			}
+			return bnGradXDo[float32](op, vals)
+		},
 	}
-	return fnType(d, d, d, 1, 2)
-}
-func (op *bnGradXOp) String() string   { return "BatchNormGradX" }
-func (op *bnGradXOp) Hashcode() uint32 { return opHash(op) }
-func (op *bnGradXOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.bngradx#%d/%d", op.id, op.fwd.id)
-}
-func (op *bnGradXOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return op.fwd.xshape.Clone(), nil
 }
 
-func (op *bnGradXOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return bnGradX[float64](op, vals)
-	}
-	return bnGradX[float32](op, vals)
-}
-
-func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
+func bnGradXDo[T float](op *bnGradX, vals []G.Value) (G.Value, error) {
 	f := op.fwd
 	x, dy, y, err := bnInputs[T](f, vals)
 	if err != nil {
@@ -465,9 +459,10 @@ func bnGradX[T float](op *bnGradXOp, vals []G.Value) (G.Value, error) {
 // buffer less, and the write lands in cache lines just read.
 func ownGradient(g *G.Node) bool {
 	for range 2 {
-		switch g.Op().(type) {
-		case *denseGradAOp:
-			return true
+		if k, ok := g.Op().(*kernelOp); ok {
+			if _, ok := k.state.(*denseGradA); ok {
+				return true
+			}
 		}
 		if !strings.HasPrefix(fmt.Sprint(g.Op()), "Reshape") {
 			return false
@@ -485,31 +480,32 @@ func ownGradient(g *G.Node) bool {
 	return false
 }
 
-// rowOp returns row of a (rows,n) matrix as a vector: the parameter gradients
-// out of bnSumsOp's (2,C) sums.
-type rowOp struct {
-	opBase
+// row returns row of a (rows,n) matrix as a vector: the parameter gradients
+// out of bnSums' (2,C) sums.
+type row struct {
 	row, n int
 	out    buffer
 }
 
-func (op *rowOp) Arity() int       { return 1 }
-func (op *rowOp) Type() hm.Type    { return fnType(1, 2) }
-func (op *rowOp) String() string   { return fmt.Sprintf("Row%d", op.row) }
-func (op *rowOp) Hashcode() uint32 { return opHash(op) }
-func (op *rowOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.row#%d{%d,%d}", op.id, op.row, op.n)
-}
-func (op *rowOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.Shape{op.n}, nil }
-
-func (op *rowOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return rowDo[float64](op, vals)
+func newRowOp(r, n int) *kernelOp {
+	op := &row{row: r, n: n}
+	return &kernelOp{
+		name:  fmt.Sprintf("Row%d", r),
+		key:   fmt.Sprintf("onnxdigits.row#%d{%d,%d}", nextOpID(), r, n),
+		arity: 1,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(1, 2) },
+		shape: fixedShape([]int{n}),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return rowDo[float64](op, vals)
+			}
+			return rowDo[float32](op, vals)
+		},
 	}
-	return rowDo[float32](op, vals)
 }
 
-func rowDo[T float](op *rowOp, vals []G.Value) (G.Value, error) {
+func rowDo[T float](op *row, vals []G.Value) (G.Value, error) {
 	m, err := dataOf[T](vals[0])
 	if err != nil {
 		return nil, fmt.Errorf("row: %w", err)

@@ -217,52 +217,51 @@ func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	}
 	out := make(G.Nodes, len(inputs))
 	if op.needX {
-		if out[0], err = G.ApplyOp(&convGradXOp{opBase: newOpBase(), fwd: op}, inputs[1], dy); err != nil {
+		if out[0], err = G.ApplyOp(newConvGradXOp(op), inputs[1], dy); err != nil {
 			return nil, err
 		}
 	}
 	if op.needW {
-		if out[1], err = G.ApplyOp(&convGradWOp{opBase: newOpBase(), fwd: op}, inputs[0], dy); err != nil {
+		if out[1], err = G.ApplyOp(newConvGradWOp(op), inputs[0], dy); err != nil {
 			return nil, err
 		}
 	}
 	if op.bias && op.needB {
-		if out[2], err = G.ApplyOp(&biasGradOp{opBase: newOpBase(), n: op.g.N, c: op.g.M, s: op.g.P(), what: "conv"}, dy); err != nil {
+		if out[2], err = G.ApplyOp(newBiasGradOp(op.g.N, op.g.M, op.g.P(), 0, "conv"), dy); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// convGradXOp is the input gradient: per image, dcol = Wᵀ·dY, then kernels.Col2im.
-type convGradXOp struct {
-	opBase
+// convGradX is the input gradient: per image, dcol = Wᵀ·dY, then kernels.Col2im.
+type convGradX struct {
 	fwd   *convOp
 	out   buffer
 	wt    buffer
 	dcols buffers
 }
 
-func (op *convGradXOp) Arity() int       { return 2 }
-func (op *convGradXOp) Type() hm.Type    { return fnType(4, 4, 4) }
-func (op *convGradXOp) String() string   { return fmt.Sprintf("ConvGradX{%v}", &op.fwd.g) }
-func (op *convGradXOp) Hashcode() uint32 { return opHash(op) }
-func (op *convGradXOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.convgradx#%d/%d", op.id, op.fwd.id)
-}
-func (op *convGradXOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	g := &op.fwd.g
-	return tensor.Shape{g.N, g.C, g.H, g.W}, nil
-}
-
-func (op *convGradXOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return convGradX[float64](op, vals)
+func newConvGradXOp(fwd *convOp) *kernelOp {
+	op := &convGradX{fwd: fwd}
+	g := &fwd.g
+	return &kernelOp{
+		name:  fmt.Sprintf("ConvGradX{%v}", g),
+		key:   fmt.Sprintf("onnxdigits.convgradx#%d/%d", nextOpID(), fwd.id),
+		arity: 2,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(4, 4, 4) },
+		shape: fixedShape([]int{g.N, g.C, g.H, g.W}),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return convGradXDo[float64](op, vals)
+			}
+			return convGradXDo[float32](op, vals)
+		},
 	}
-	return convGradX[float32](op, vals)
 }
 
-func convGradX[T float](op *convGradXOp, vals []G.Value) (G.Value, error) {
+func convGradXDo[T float](op *convGradX, vals []G.Value) (G.Value, error) {
 	w, err := dataOf[T](vals[0])
 	if err != nil {
 		return nil, fmt.Errorf("conv gradient: w: %w", err)
@@ -292,9 +291,8 @@ func convGradX[T float](op *convGradXOp, vals []G.Value) (G.Value, error) {
 	return wrap(dx, []int{g.N, g.C, g.H, g.W}), nil
 }
 
-// convGradWOp is the weight gradient Σ over images of dY·colᵀ.
-type convGradWOp struct {
-	opBase
+// convGradW is the weight gradient Σ over images of dY·colᵀ.
+type convGradW struct {
 	fwd     *convOp
 	out     buffer
 	partial buffer
@@ -302,26 +300,26 @@ type convGradWOp struct {
 	parts   buffers // unreduced per-tile sums of a chunk (assembly path)
 }
 
-func (op *convGradWOp) Arity() int       { return 2 }
-func (op *convGradWOp) Type() hm.Type    { return fnType(4, 4, 4) }
-func (op *convGradWOp) String() string   { return fmt.Sprintf("ConvGradW{%v}", &op.fwd.g) }
-func (op *convGradWOp) Hashcode() uint32 { return opHash(op) }
-func (op *convGradWOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.convgradw#%d/%d", op.id, op.fwd.id)
-}
-func (op *convGradWOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	g := &op.fwd.g
-	return tensor.Shape{g.M, g.C, g.KH, g.KW}, nil
-}
-
-func (op *convGradWOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return convGradW[float64](op, vals)
+func newConvGradWOp(fwd *convOp) *kernelOp {
+	op := &convGradW{fwd: fwd}
+	g := &fwd.g
+	return &kernelOp{
+		name:  fmt.Sprintf("ConvGradW{%v}", g),
+		key:   fmt.Sprintf("onnxdigits.convgradw#%d/%d", nextOpID(), fwd.id),
+		arity: 2,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(4, 4, 4) },
+		shape: fixedShape([]int{g.M, g.C, g.KH, g.KW}),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return convGradWDo[float64](op, vals)
+			}
+			return convGradWDo[float32](op, vals)
+		},
 	}
-	return convGradW[float32](op, vals)
 }
 
-func convGradW[T float](op *convGradWOp, vals []G.Value) (G.Value, error) {
+func convGradWDo[T float](op *convGradW, vals []G.Value) (G.Value, error) {
 	x, err := dataOf[T](vals[0])
 	if err != nil {
 		return nil, fmt.Errorf("conv gradient: x: %w", err)
@@ -351,44 +349,37 @@ func convGradW[T float](op *convGradWOp, vals []G.Value) (G.Value, error) {
 	return wrap(dw, []int{g.M, g.C, g.KH, g.KW}), nil
 }
 
-// biasGradOp sums dy (N,C,S...) over everything but the channel: the gradient
+// biasGrad sums dy (N,C,S...) over everything but the channel: the gradient
 // of a per-channel bias.
-type biasGradOp struct {
-	opBase
+type biasGrad struct {
 	n, c, s int
-	dims    int // rank of dy
-	what    string
 	out     buffer
 	partial []float64
 }
 
-func (op *biasGradOp) Arity() int    { return 1 }
-func (op *biasGradOp) Type() hm.Type { return fnType(1, op.rank()) }
-func (op *biasGradOp) String() string {
-	return fmt.Sprintf("BiasGrad{%s %dx%dx%d}", op.what, op.n, op.c, op.s)
-}
-func (op *biasGradOp) Hashcode() uint32 { return opHash(op) }
-func (op *biasGradOp) rank() int {
-	if op.dims == 0 {
-		return 4
+// newBiasGradOp sums dy (n,c,s) of rank dims (0: 4) for the bias of what.
+func newBiasGradOp(n, c, s, dims int, what string) *kernelOp {
+	op := &biasGrad{n: n, c: c, s: s}
+	if dims == 0 {
+		dims = 4
 	}
-	return op.dims
-}
-func (op *biasGradOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.biasgrad#%d{%d,%d,%d,%d}", op.id, op.n, op.c, op.s, op.rank())
-}
-func (op *biasGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.c}, nil
+	return &kernelOp{
+		name:  fmt.Sprintf("BiasGrad{%s %dx%dx%d}", what, n, c, s),
+		key:   fmt.Sprintf("onnxdigits.biasgrad#%d{%d,%d,%d,%d}", nextOpID(), n, c, s, dims),
+		arity: 1,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(1, dims) },
+		shape: fixedShape([]int{c}),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return biasGradDo[float64](op, vals)
+			}
+			return biasGradDo[float32](op, vals)
+		},
+	}
 }
 
-func (op *biasGradOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return biasGrad[float64](op, vals)
-	}
-	return biasGrad[float32](op, vals)
-}
-
-func biasGrad[T float](op *biasGradOp, vals []G.Value) (G.Value, error) {
+func biasGradDo[T float](op *biasGrad, vals []G.Value) (G.Value, error) {
 	dy, err := dataOf[T](vals[0])
 	if err != nil {
 		return nil, fmt.Errorf("bias gradient: %w", err)

@@ -214,54 +214,57 @@ func (op *denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error
 	}
 	out := make(G.Nodes, len(inputs))
 	if op.needA {
-		if out[0], err = G.ApplyOp(&denseGradAOp{opBase: newOpBase(), fwd: op}, inputs[1], dz); err != nil {
+		if out[0], err = G.ApplyOp(newDenseGradAOp(op), inputs[1], dz); err != nil {
 			return nil, err
 		}
 	}
 	if op.needB {
-		if out[1], err = G.ApplyOp(&denseGradBOp{opBase: newOpBase(), fwd: op}, inputs[0], dz); err != nil {
+		if out[1], err = G.ApplyOp(newDenseGradBOp(op), inputs[0], dz); err != nil {
 			return nil, err
 		}
 	}
 	if len(inputs) > 2 && op.needC {
-		if out[2], err = G.ApplyOp(&denseGradCOp{opBase: newOpBase(), fwd: op, shape: inputs[2].Shape()}, dz); err != nil {
+		if out[2], err = G.ApplyOp(newDenseGradCOp(op, inputs[2].Shape()), dz); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// denseGradAOp is dA' = alpha·dZ·B'ᵀ (transposed back when TransA).
-type denseGradAOp struct {
-	opBase
+// denseGradA is dA' = alpha·dZ·B'ᵀ (transposed back when TransA).
+type denseGradA struct {
 	fwd          *denseOp
 	out, bt, tmp buffer
 }
 
-func (op *denseGradAOp) Arity() int       { return 2 }
-func (op *denseGradAOp) Type() hm.Type    { return fnType(2, 2, 2) }
-func (op *denseGradAOp) String() string   { return fmt.Sprintf("GemmGradA{%v}", &op.fwd.g) }
-func (op *denseGradAOp) Hashcode() uint32 { return opHash(op) }
-func (op *denseGradAOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.gemmgrada#%d/%d", op.id, op.fwd.id)
+func newDenseGradAOp(fwd *denseOp) *kernelOp {
+	op := &denseGradA{fwd: fwd}
+	return &kernelOp{
+		name:  fmt.Sprintf("GemmGradA{%v}", &fwd.g),
+		key:   fmt.Sprintf("onnxdigits.gemmgrada#%d/%d", nextOpID(), fwd.id),
+		arity: 2,
+		ptr:   true,
+		state: op,
+		typ:   func() hm.Type { return fnType(2, 2, 2) },
+		shape: fixedShape(op.shape()),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return denseGradADo[float64](op, vals)
+			}
+			return denseGradADo[float32](op, vals)
+		},
+	}
 }
-func (op *denseGradAOp) shape() []int {
+
+func (op *denseGradA) shape() []int {
 	g := &op.fwd.g
 	if g.transA {
 		return []int{g.k, g.m}
 	}
 	return []int{g.m, g.k}
 }
-func (op *denseGradAOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape(), nil }
 
-func (op *denseGradAOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return denseGradA[float64](op, vals)
-	}
-	return denseGradA[float32](op, vals)
-}
-
-func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
+func denseGradADo[T float](op *denseGradA, vals []G.Value) (G.Value, error) {
 	g := &op.fwd.g
 	b, err := dataOf[T](vals[0])
 	if err != nil {
@@ -304,38 +307,40 @@ func denseGradA[T float](op *denseGradAOp, vals []G.Value) (G.Value, error) {
 	return wrap(out, op.shape()), nil
 }
 
-// denseGradBOp is dB' = alpha·A'ᵀ·dZ, computed as its kernels.Transpose dZᵀ·A' (N,K)
+// denseGradB is dB' = alpha·A'ᵀ·dZ, computed as its kernels.Transpose dZᵀ·A' (N,K)
 // with vectors along K, split over K between the workers.
-type denseGradBOp struct {
-	opBase
+type denseGradB struct {
 	fwd               *denseOp
 	out, at, zt, tmpT buffer
 }
 
-func (op *denseGradBOp) Arity() int       { return 2 }
-func (op *denseGradBOp) Type() hm.Type    { return fnType(2, 2, 2) }
-func (op *denseGradBOp) String() string   { return fmt.Sprintf("GemmGradB{%v}", &op.fwd.g) }
-func (op *denseGradBOp) Hashcode() uint32 { return opHash(op) }
-func (op *denseGradBOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.gemmgradb#%d/%d", op.id, op.fwd.id)
+func newDenseGradBOp(fwd *denseOp) *kernelOp {
+	op := &denseGradB{fwd: fwd}
+	return &kernelOp{
+		name:  fmt.Sprintf("GemmGradB{%v}", &fwd.g),
+		key:   fmt.Sprintf("onnxdigits.gemmgradb#%d/%d", nextOpID(), fwd.id),
+		arity: 2,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(2, 2, 2) },
+		shape: fixedShape(op.shape()),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return denseGradBDo[float64](op, vals)
+			}
+			return denseGradBDo[float32](op, vals)
+		},
+	}
 }
-func (op *denseGradBOp) shape() []int {
+
+func (op *denseGradB) shape() []int {
 	g := &op.fwd.g
 	if g.transB {
 		return []int{g.n, g.k}
 	}
 	return []int{g.k, g.n}
 }
-func (op *denseGradBOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape(), nil }
 
-func (op *denseGradBOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return denseGradB[float64](op, vals)
-	}
-	return denseGradB[float32](op, vals)
-}
-
-func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
+func denseGradBDo[T float](op *denseGradB, vals []G.Value) (G.Value, error) {
 	g := &op.fwd.g
 	a, err := dataOf[T](vals[0])
 	if err != nil {
@@ -378,31 +383,32 @@ func denseGradB[T float](op *denseGradBOp, vals []G.Value) (G.Value, error) {
 	return wrap(out, op.shape()), nil
 }
 
-// denseGradCOp is dC = beta·dZ summed over the dims C broadcasts along.
-type denseGradCOp struct {
-	opBase
-	fwd   *denseOp
-	shape tensor.Shape
-	out   buffer
+// denseGradC is dC = beta·dZ summed over the dims C broadcasts along.
+type denseGradC struct {
+	fwd *denseOp
+	out buffer
 }
 
-func (op *denseGradCOp) Arity() int       { return 1 }
-func (op *denseGradCOp) Type() hm.Type    { return fnType(len(op.shape), 2) }
-func (op *denseGradCOp) String() string   { return fmt.Sprintf("GemmGradC{%v}", &op.fwd.g) }
-func (op *denseGradCOp) Hashcode() uint32 { return opHash(op) }
-func (op *denseGradCOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.gemmgradc#%d/%d", op.id, op.fwd.id)
-}
-func (op *denseGradCOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
-
-func (op *denseGradCOp) Do(vals ...G.Value) (G.Value, error) {
-	if vals[0].Dtype() == tensor.Float64 {
-		return denseGradC[float64](op, vals)
+func newDenseGradCOp(fwd *denseOp, shape tensor.Shape) *kernelOp {
+	op := &denseGradC{fwd: fwd}
+	shape = shape.Clone()
+	return &kernelOp{
+		name:  fmt.Sprintf("GemmGradC{%v}", &fwd.g),
+		key:   fmt.Sprintf("onnxdigits.gemmgradc#%d/%d", nextOpID(), fwd.id),
+		arity: 1,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(len(shape), 2) },
+		shape: fixedShape(shape),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return denseGradCDo[float64](op, shape, vals)
+			}
+			return denseGradCDo[float32](op, shape, vals)
+		},
 	}
-	return denseGradC[float32](op, vals)
 }
 
-func denseGradC[T float](op *denseGradCOp, vals []G.Value) (G.Value, error) {
+func denseGradCDo[T float](op *denseGradC, shape tensor.Shape, vals []G.Value) (G.Value, error) {
 	g := &op.fwd.g
 	dz, err := dataOf[T](vals[0])
 	if err != nil {
@@ -430,5 +436,5 @@ func denseGradC[T float](op *denseGradCOp, vals []G.Value) (G.Value, error) {
 			out[i] *= T(g.beta)
 		}
 	}
-	return wrap(out, op.shape), nil
+	return wrap(out, shape), nil
 }
