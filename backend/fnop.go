@@ -38,17 +38,46 @@ func (op *kernelOp) OverwritesInput() int  { return -1 }
 func (op *kernelOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) { return op.shape(in) }
 func (op *kernelOp) Do(vals ...G.Value) (G.Value, error)               { return op.do(vals) }
 
-// diffOp is a kernelOp with a gradient: diff tells which inputs take one and
-// grad adds the nodes computing them (Gorgonia's SDOp).
+// diffOp is a kernelOp with a gradient: diff tells which of its inputs take
+// one and grad adds the nodes computing them (Gorgonia's SDOp).
 type diffOp struct {
 	*kernelOp
-	diff []bool
+	diff func(inputs int) []bool
 	grad func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 }
 
-func (op *diffOp) DiffWRT(int) []bool { return op.diff }
+func (op *diffOp) DiffWRT(inputs int) []bool { return op.diff(inputs) }
 func (op *diffOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return op.grad(inputs, output, grad)
+}
+
+// trainOp is a diffOp whose state follows Gorgonia's training mode (a
+// TrainModeOp: a tape machine sets it when it is made): the batch-norm ops.
+type trainOp struct {
+	*diffOp
+	mode func(training bool) error
+}
+
+func (op *trainOp) SetTraining(training bool) error { return op.mode(training) }
+
+// kernel returns the adapter itself, whichever of the types above wraps it.
+func (op *kernelOp) kernel() *kernelOp { return op }
+
+// stateOf returns the state of one of our kernel ops, or nil for another op.
+func stateOf(op G.Op) any {
+	if k, ok := op.(interface{ kernel() *kernelOp }); ok {
+		return k.kernel().state
+	}
+	return nil
+}
+
+// always is a diff for ops whose every input takes a gradient.
+func always(inputs int) []bool {
+	d := make([]bool, inputs)
+	for i := range d {
+		d[i] = true
+	}
+	return d
 }
 
 // fixedShape is an InferShape returning a copy of s whatever the inputs.

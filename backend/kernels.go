@@ -111,16 +111,13 @@ var opIDs atomic.Int64
 
 func nextOpID() int64 { return opIDs.Add(1) }
 
-// opBase holds what all our ops share.
+// opBase holds the number of a layer's op, which its gradient ops' hashes
+// name too.
 type opBase struct {
 	id int64
 }
 
 func newOpBase() opBase { return opBase{id: nextOpID()} }
-
-func (opBase) ReturnsPtr() bool     { return true }
-func (opBase) CallsExtern() bool    { return false }
-func (opBase) OverwritesInput() int { return -1 }
 
 // opHash is every op's Hashcode: FNV-1a of what its WriteHash writes.
 func opHash(op interface{ WriteHash(hash.Hash) }) uint32 {
@@ -278,7 +275,8 @@ func (b *Builder) sharesParams() bool {
 	return true
 }
 
-// reluFuser is an op that may apply the ReLU of the named model node itself.
+// reluFuser is the state of an op that may apply the ReLU of the named model
+// node itself.
 type reluFuser interface {
 	fusedRelu() string
 }

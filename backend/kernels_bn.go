@@ -14,7 +14,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 	"math"
 	"strings"
 
@@ -68,24 +67,34 @@ func newBNOp(shape tensor.Shape, eps, momentum float64, dt tensor.Dtype) *bnOp {
 
 func (op *bnOp) fusedRelu() string { return op.relu }
 
-func (op *bnOp) Arity() int    { return 3 }
-func (op *bnOp) Type() hm.Type { return fnType(op.dims, op.dims, 1, 1) }
 func (op *bnOp) String() string {
 	if op.relu != "" {
 		return fmt.Sprintf("BatchNormRelu{eps=%g}", op.eps)
 	}
 	return fmt.Sprintf("BatchNorm{eps=%g}", op.eps)
 }
-func (op *bnOp) Hashcode() uint32 { return opHash(op) }
-func (op *bnOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.bn#%d{%d,%d,%d eps=%g m=%g relu=%q}", op.id, op.n, op.c, op.s, op.eps, op.momentum, op.relu)
-}
-func (op *bnOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("batch norm: input shape is %T", in[0])
+
+// gorgonia returns the Gorgonia op running op, once the lowering has set every
+// field.
+func (op *bnOp) gorgonia() G.Op {
+	dims := op.dims
+	return &trainOp{
+		diffOp: &diffOp{
+			kernelOp: &kernelOp{
+				name:  op.String(),
+				key:   fmt.Sprintf("onnxdigits.bn#%d{%d,%d,%d eps=%g m=%g relu=%q}", op.id, op.n, op.c, op.s, op.eps, op.momentum, op.relu),
+				arity: 3,
+				ptr:   true,
+				state: op,
+				typ:   func() hm.Type { return fnType(dims, dims, 1, 1) },
+				shape: inputShape("batch norm"),
+				do:    op.do,
+			},
+			diff: func(int) []bool { return []bool{op.needX, op.needS, op.needB} },
+			grad: op.symDiff,
+		},
+		mode: op.SetTraining,
 	}
-	return s.Clone(), nil
 }
 
 // SetTraining selects batch statistics (true) or the running ones.
@@ -122,7 +131,7 @@ func setStats(runMean, runVar *tensor.Dense, mean, variance tensor.Tensor) error
 // Stats returns the running statistics.
 func (op *bnOp) Stats() (mean, variance tensor.Tensor) { return op.runMean, op.runVar }
 
-func (op *bnOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *bnOp) do(vals []G.Value) (G.Value, error) {
 	if len(vals) != 3 {
 		return nil, fmt.Errorf("batch norm: want 3 inputs, have %d", len(vals))
 	}
@@ -230,9 +239,7 @@ func batchStats[T float](op *bnOp, x []T) {
 	}
 }
 
-func (op *bnOp) DiffWRT(int) []bool { return []bool{op.needX, op.needS, op.needB} }
-
-func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+func (op *bnOp) symDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	if len(inputs) != 3 {
 		return nil, fmt.Errorf("batch norm: want 3 inputs, have %d", len(inputs))
 	}
@@ -459,10 +466,8 @@ func bnGradXDo[T float](op *bnGradX, vals []G.Value) (G.Value, error) {
 // buffer less, and the write lands in cache lines just read.
 func ownGradient(g *G.Node) bool {
 	for range 2 {
-		if k, ok := g.Op().(*kernelOp); ok {
-			if _, ok := k.state.(*denseGradA); ok {
-				return true
-			}
+		if _, ok := stateOf(g.Op()).(*denseGradA); ok {
+			return true
 		}
 		if !strings.HasPrefix(fmt.Sprint(g.Op()), "Reshape") {
 			return false

@@ -8,7 +8,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -17,7 +16,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// convOp is y = conv(x, w) + b, optionally followed by a ReLU.
+// convOp is y = conv(x, w) + b, optionally followed by a ReLU: the state of
+// the op its gorgonia method makes once the lowering has set every field.
 type convOp struct {
 	opBase
 	g     kernels.ConvGeom
@@ -77,7 +77,7 @@ func newConvOp(g kernels.ConvGeom, bias bool) *convOp {
 
 func (op *convOp) fusedRelu() string { return op.relu }
 
-func (op *convOp) Arity() int {
+func (op *convOp) arity() int {
 	n := 2
 	if op.bias {
 		n++
@@ -88,28 +88,10 @@ func (op *convOp) Arity() int {
 	return n
 }
 
-func (op *convOp) Type() hm.Type {
-	in := []int{4, 4}
-	for range op.Arity() - 2 {
-		in = append(in, 1)
-	}
-	return fnType(4, in...)
-}
-
 func (op *convOp) outShape() tensor.Shape {
 	return tensor.Shape{op.g.N, op.g.M, op.g.OH, op.g.OW}
 }
 
-func (op *convOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.outShape(), nil }
-
-func (op *convOp) WriteHash(h hash.Hash) {
-	bn := ""
-	if op.bn != nil {
-		bn = op.bn.node
-	}
-	fmt.Fprintf(h, "onnxdigits.conv#%d{%v bias=%v bn=%q relu=%q}", op.id, &op.g, op.bias, bn, op.relu)
-}
-func (op *convOp) Hashcode() uint32 { return opHash(op) }
 func (op *convOp) String() string {
 	if op.bn != nil {
 		return fmt.Sprintf("ConvBN(relu=%v){%v}", op.relu != "", &op.g)
@@ -120,9 +102,41 @@ func (op *convOp) String() string {
 	return fmt.Sprintf("Conv{%v}", &op.g)
 }
 
-func (op *convOp) Do(vals ...G.Value) (G.Value, error) {
-	if len(vals) != op.Arity() {
-		return nil, fmt.Errorf("conv: want %d inputs, have %d", op.Arity(), len(vals))
+// gorgonia returns the Gorgonia op running op.
+func (op *convOp) gorgonia() G.Op {
+	bn := ""
+	if op.bn != nil {
+		bn = op.bn.node
+	}
+	arity := op.arity()
+	return &trainOp{
+		diffOp: &diffOp{
+			kernelOp: &kernelOp{
+				name:  op.String(),
+				key:   fmt.Sprintf("onnxdigits.conv#%d{%v bias=%v bn=%q relu=%q}", op.id, &op.g, op.bias, bn, op.relu),
+				arity: arity,
+				ptr:   true,
+				state: op,
+				typ: func() hm.Type {
+					in := []int{4, 4}
+					for range arity - 2 {
+						in = append(in, 1)
+					}
+					return fnType(4, in...)
+				},
+				shape: fixedShape(op.outShape()),
+				do:    op.do,
+			},
+			diff: op.diffWRT,
+			grad: op.symDiff,
+		},
+		mode: op.SetTraining,
+	}
+}
+
+func (op *convOp) do(vals []G.Value) (G.Value, error) {
+	if len(vals) != op.arity() {
+		return nil, fmt.Errorf("conv: want %d inputs, have %d", op.arity(), len(vals))
 	}
 	if vals[0].Dtype() == tensor.Float64 {
 		return convForward[float64](op, vals)
@@ -199,14 +213,14 @@ func foldBN[T float](op *convOp, w, bias []T, vals []G.Value) ([]T, []T, error) 
 	return wf, bf, nil
 }
 
-func (op *convOp) DiffWRT(inputs int) []bool {
+func (op *convOp) diffWRT(inputs int) []bool {
 	d := []bool{op.needX, op.needW, op.needB}
 	return d[:inputs]
 }
 
-func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	if len(inputs) != op.Arity() {
-		return nil, fmt.Errorf("conv: want %d inputs, have %d", op.Arity(), len(inputs))
+func (op *convOp) symDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if len(inputs) != op.arity() {
+		return nil, fmt.Errorf("conv: want %d inputs, have %d", op.arity(), len(inputs))
 	}
 	var err error
 	dy := grad

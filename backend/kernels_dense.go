@@ -7,7 +7,6 @@ package backend
 
 import (
 	"fmt"
-	"hash"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/internal/kernels"
@@ -41,35 +40,48 @@ type denseOp struct {
 
 func (op *denseOp) fusedRelu() string { return op.relu }
 
-func (op *denseOp) Arity() int {
+func (op *denseOp) arity() int {
 	if op.g.cRank > 0 {
 		return 3
 	}
 	return 2
 }
-func (op *denseOp) Type() hm.Type {
-	if op.g.cRank > 0 {
-		return fnType(2, 2, 2, op.g.cRank)
-	}
-	return fnType(2, 2, 2)
-}
+
 func (op *denseOp) String() string {
 	if op.relu != "" {
 		return fmt.Sprintf("GemmRelu{%v}", &op.g)
 	}
 	return fmt.Sprintf("Gemm{%v}", &op.g)
 }
-func (op *denseOp) Hashcode() uint32 { return opHash(op) }
-func (op *denseOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "onnxdigits.gemm#%d{%v relu=%q}", op.id, &op.g, op.relu)
-}
-func (op *denseOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.g.m, op.g.n}, nil
+
+// gorgonia returns the Gorgonia op running op, once the lowering has set every
+// field.
+func (op *denseOp) gorgonia() G.Op {
+	cRank := op.g.cRank
+	return &diffOp{
+		kernelOp: &kernelOp{
+			name:  op.String(),
+			key:   fmt.Sprintf("onnxdigits.gemm#%d{%v relu=%q}", op.id, &op.g, op.relu),
+			arity: op.arity(),
+			ptr:   true,
+			state: op,
+			typ: func() hm.Type {
+				if cRank > 0 {
+					return fnType(2, 2, 2, cRank)
+				}
+				return fnType(2, 2, 2)
+			},
+			shape: fixedShape([]int{op.g.m, op.g.n}),
+			do:    op.do,
+		},
+		diff: op.diffWRT,
+		grad: op.symDiff,
+	}
 }
 
-func (op *denseOp) Do(vals ...G.Value) (G.Value, error) {
-	if len(vals) != op.Arity() {
-		return nil, fmt.Errorf("gemm: want %d inputs, have %d", op.Arity(), len(vals))
+func (op *denseOp) do(vals []G.Value) (G.Value, error) {
+	if len(vals) != op.arity() {
+		return nil, fmt.Errorf("gemm: want %d inputs, have %d", op.arity(), len(vals))
 	}
 	if vals[0].Dtype() == tensor.Float64 {
 		return denseForward[float64](op, vals)
@@ -200,11 +212,11 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	return wrap(y, []int{M, N}), nil
 }
 
-func (op *denseOp) DiffWRT(inputs int) []bool {
+func (op *denseOp) diffWRT(inputs int) []bool {
 	return []bool{op.needA, op.needB, op.needC}[:inputs]
 }
 
-func (op *denseOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+func (op *denseOp) symDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	var err error
 	dz := grad
 	if op.relu != "" {

@@ -30,7 +30,7 @@ func newReluOp(shape tensor.Shape) *diffOp {
 				return reluForward[float32](&out, shape, vals)
 			},
 		},
-		diff: []bool{true},
+		diff: always,
 		grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			dx, err := G.ApplyOp(newReluGradOp(), output, grad)
 			return G.Nodes{dx}, err

@@ -60,7 +60,7 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 		children = append(children, scale, shift)
 		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})
 	}
-	return one(G.ApplyOp(op, children...))
+	return one(G.ApplyOp(op.gorgonia(), children...))
 }
 
 func (b *Builder) lowerBatchNorm(bn *graph.BatchNorm, n *graph.Node) ([]*G.Node, error) {
@@ -68,7 +68,7 @@ func (b *Builder) lowerBatchNorm(bn *graph.BatchNorm, n *graph.Node) ([]*G.Node,
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := x.Op().(*convOp); ok && c.bn != nil && c.bn.node == n.Name {
+	if c, ok := stateOf(x.Op()).(*convOp); ok && c.bn != nil && c.bn.node == n.Name {
 		return []*G.Node{x}, nil // the conv before applies this batch norm (inference)
 	}
 	xs := x.Shape()
@@ -98,7 +98,7 @@ func (b *Builder) lowerBatchNorm(bn *graph.BatchNorm, n *graph.Node) ([]*G.Node,
 	op.training = b.Opts.Mode == Train
 	op.relu = b.reluConsumer(n)
 	op.needX, op.needS, op.needB = b.needsGrad(x), b.needsGrad(scale), b.needsGrad(bias)
-	y, err := G.ApplyOp(op, x, scale, bias)
+	y, err := G.ApplyOp(op.gorgonia(), x, scale, bias)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (b *Builder) lowerGemm(g *graph.Gemm, n *graph.Node) ([]*G.Node, error) {
 }
 
 // denseOp returns our fused op for A, B and C (or nil when it cannot take them).
-func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) *denseOp {
+func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) G.Op {
 	a, w := in[0], in[1]
 	if a.Dims() != 2 || w.Dims() != 2 {
 		return nil
@@ -95,7 +95,7 @@ func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) *denseOp {
 	op.g = geom
 	op.relu = b.reluConsumer(n)
 	op.needA, op.needB = b.needsGrad(a), b.needsGrad(w)
-	return op
+	return op.gorgonia()
 }
 
 func (b *Builder) scalar(v float64) *G.Node {

@@ -43,7 +43,7 @@ func softmaxOp(axis int, log bool, dims int) *diffOp {
 			shape: inputShape("softmax"),
 			do:    func(vals []G.Value) (G.Value, error) { return softmaxDo(axis, log, vals) },
 		},
-		diff: []bool{true},
+		diff: always,
 		grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			dx, err := G.ApplyOp(softmaxGradOp(name, axis, log, dims), output, grad)
 			if err != nil {
