@@ -60,6 +60,17 @@ type trainOp struct {
 
 func (op *trainOp) SetTraining(training bool) error { return op.mode(training) }
 
+// byDtype is a forward closure running f32 or f64 on state st by the element
+// type of the first input.
+func byDtype[S any](st S, f32, f64 func(S, []G.Value) (G.Value, error)) func([]G.Value) (G.Value, error) {
+	return func(vals []G.Value) (G.Value, error) {
+		if vals[0].Dtype() == tensor.Float64 {
+			return f64(st, vals)
+		}
+		return f32(st, vals)
+	}
+}
+
 // kernel returns the adapter itself, whichever of the types above wraps it.
 func (op *kernelOp) kernel() *kernelOp { return op }
 

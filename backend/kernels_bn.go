@@ -299,12 +299,7 @@ func newBNSumsOp(fwd *bnOp) *kernelOp {
 			return fnType(2, d, d)
 		},
 		shape: fixedShape([]int{2, fwd.c}),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return bnSumsDo[float64](op, vals)
-			}
-			return bnSumsDo[float32](op, vals)
-		},
+		do:    byDtype(op, bnSumsDo[float32], bnSumsDo[float64]),
 	}
 }
 
@@ -395,12 +390,7 @@ func newBNGradXOp(fwd *bnOp, inPlace bool) *kernelOp {
 			return fnType(d, d, d, 1, 2)
 		},
 		shape: fixedShape(fwd.xshape),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return bnGradXDo[float64](op, vals)
-			}
-			return bnGradXDo[float32](op, vals)
-		},
+		do:    byDtype(op, bnGradXDo[float32], bnGradXDo[float64]),
 	}
 }
 
@@ -501,12 +491,7 @@ func newRowOp(r, n int) *kernelOp {
 		ptr:   true,
 		typ:   func() hm.Type { return fnType(1, 2) },
 		shape: fixedShape([]int{n}),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return rowDo[float64](op, vals)
-			}
-			return rowDo[float32](op, vals)
-		},
+		do:    byDtype(op, rowDo[float32], rowDo[float64]),
 	}
 }
 

@@ -266,12 +266,7 @@ func newConvGradXOp(fwd *convOp) *kernelOp {
 		ptr:   true,
 		typ:   func() hm.Type { return fnType(4, 4, 4) },
 		shape: fixedShape([]int{g.N, g.C, g.H, g.W}),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return convGradXDo[float64](op, vals)
-			}
-			return convGradXDo[float32](op, vals)
-		},
+		do:    byDtype(op, convGradXDo[float32], convGradXDo[float64]),
 	}
 }
 
@@ -324,12 +319,7 @@ func newConvGradWOp(fwd *convOp) *kernelOp {
 		ptr:   true,
 		typ:   func() hm.Type { return fnType(4, 4, 4) },
 		shape: fixedShape([]int{g.M, g.C, g.KH, g.KW}),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return convGradWDo[float64](op, vals)
-			}
-			return convGradWDo[float32](op, vals)
-		},
+		do:    byDtype(op, convGradWDo[float32], convGradWDo[float64]),
 	}
 }
 
@@ -384,12 +374,7 @@ func newBiasGradOp(n, c, s, dims int, what string) *kernelOp {
 		ptr:   true,
 		typ:   func() hm.Type { return fnType(1, dims) },
 		shape: fixedShape([]int{c}),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return biasGradDo[float64](op, vals)
-			}
-			return biasGradDo[float32](op, vals)
-		},
+		do:    byDtype(op, biasGradDo[float32], biasGradDo[float64]),
 	}
 }
 

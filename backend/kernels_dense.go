@@ -259,12 +259,7 @@ func newDenseGradAOp(fwd *denseOp) *kernelOp {
 		state: op,
 		typ:   func() hm.Type { return fnType(2, 2, 2) },
 		shape: fixedShape(op.shape()),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return denseGradADo[float64](op, vals)
-			}
-			return denseGradADo[float32](op, vals)
-		},
+		do:    byDtype(op, denseGradADo[float32], denseGradADo[float64]),
 	}
 }
 
@@ -335,12 +330,7 @@ func newDenseGradBOp(fwd *denseOp) *kernelOp {
 		ptr:   true,
 		typ:   func() hm.Type { return fnType(2, 2, 2) },
 		shape: fixedShape(op.shape()),
-		do: func(vals []G.Value) (G.Value, error) {
-			if vals[0].Dtype() == tensor.Float64 {
-				return denseGradBDo[float64](op, vals)
-			}
-			return denseGradBDo[float32](op, vals)
-		},
+		do:    byDtype(op, denseGradBDo[float32], denseGradBDo[float64]),
 	}
 }
 
