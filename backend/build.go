@@ -46,6 +46,7 @@ type Builder struct {
 	bns       []bnState            // batch-norm ops and their running statistics
 	prepare   []func(r *rand.Rand) // run before each step (dropout masks)
 	rng       *rand.Rand
+	fuse      fusion // which ops apply the node after them (planFusion)
 }
 
 type bnState struct {
@@ -77,6 +78,7 @@ func Build(m *graph.Model, batch int, want []string, opts Options) (b *Builder, 
 	for _, w := range want {
 		b.want[w] = true
 	}
+	b.fuse = b.planFusion()
 	if b.rng == nil {
 		b.rng = rand.New(rand.NewSource(1))
 	}

@@ -26,7 +26,6 @@ import (
 	"sync/atomic"
 
 	"github.com/chewxy/hm"
-	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -175,84 +174,6 @@ func (b *Builder) needsGrad(x *G.Node) bool {
 		return false
 	}
 	return walk(x)
-}
-
-// reluConsumer returns the Relu node that is the only consumer of n's single
-// output, when n's output is neither wanted by the build nor a model output, so
-// that the op of n may apply the ReLU itself; "" otherwise.
-func (b *Builder) reluConsumer(n *graph.Node) string {
-	if len(n.Outputs) != 1 {
-		return ""
-	}
-	out := n.Outputs[0]
-	if b.want[out] {
-		return ""
-	}
-	for _, o := range b.Model.Outputs {
-		if o.Name == out {
-			return ""
-		}
-	}
-	var consumer *graph.Node
-	for _, m := range b.Model.Nodes {
-		for _, in := range m.Inputs {
-			if in == out {
-				if consumer != nil && consumer != m {
-					return ""
-				}
-				consumer = m
-			}
-		}
-	}
-	if consumer == nil || len(consumer.Inputs) != 1 {
-		return ""
-	}
-	if _, ok := consumer.Op.(*graph.Relu); !ok {
-		return ""
-	}
-	return consumer.Name
-}
-
-// bnConsumer returns the BatchNormalization node that is the only consumer of
-// conv node n's output (channels wide) in an inference build, with parameter
-// scale, shift and statistics, when that output is neither wanted nor a model output; nil
-// otherwise.
-func (b *Builder) bnConsumer(n *graph.Node, channels int) *graph.Node {
-	if b.Opts.Mode != Infer || len(n.Outputs) != 1 {
-		return nil
-	}
-	out := n.Outputs[0]
-	if b.want[out] {
-		return nil
-	}
-	for _, o := range b.Model.Outputs {
-		if o.Name == out {
-			return nil
-		}
-	}
-	var consumer *graph.Node
-	for _, m := range b.Model.Nodes {
-		for _, in := range m.Inputs {
-			if in == out {
-				if consumer != nil && consumer != m {
-					return nil
-				}
-				consumer = m
-			}
-		}
-	}
-	if consumer == nil || len(consumer.Inputs) != 5 || consumer.Inputs[0] != out {
-		return nil
-	}
-	if _, ok := consumer.Op.(*graph.BatchNorm); !ok {
-		return nil
-	}
-	for i := 1; i < 5; i++ {
-		if p := b.Tensor(consumer, i); p == nil || p.Int64 != nil || len(p.Data) != channels {
-			return nil
-		}
-	}
-	return consumer
 }
 
 // sharesParams reports whether every parameter node of a float32 build still

@@ -1,7 +1,7 @@
 package backend
 
 // ReLU as kernel ops. Most ReLUs are fused into the op before them (conv,
-// batch norm, dense: see reluConsumer); these serve the others.
+// batch norm, dense: see planFusion); these serve the others.
 
 import (
 	"fmt"

@@ -36,14 +36,14 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 		N: xs[0], C: xs[1], H: xs[2], W: xs[3], M: ws[0], KH: ws[2], KW: ws[3], OH: oh, OW: ow,
 		SH: a.Strides[0], SW: a.Strides[1], PT: a.Pads[0], PL: a.Pads[1], DH: a.Dilations[0], DW: a.Dilations[1],
 	}, bias != nil)
-	op.relu = b.reluConsumer(n)
+	op.relu = b.fuse.relu[n.Name]
 	op.needX, op.needW = b.needsGrad(x), b.needsGrad(w)
 	children := []*G.Node{x, w}
 	if bias != nil {
 		op.needB = b.needsGrad(bias)
 		children = append(children, bias)
 	}
-	if bn := b.bnConsumer(n, ws[0]); bn != nil {
+	if bn := b.fuse.bn[n.Name]; bn != nil && b.bnFits(bn, ws[0]) {
 		// Inference: the batch norm after the conv scales and shifts its
 		// output channels, so the op applies it (and a ReLU after it) in the
 		// conv's epilogue, as graph.FoldBatchNorm does to the weights.
@@ -56,7 +56,7 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 			return nil, err
 		}
 		op.bn = newConvBN(bn.Name, bn.Op.(*graph.BatchNorm).WithDefaults().Epsilon, op.g.M, b.dtype())
-		op.relu = b.reluConsumer(bn)
+		op.relu = b.fuse.relu[bn.Name]
 		children = append(children, scale, shift)
 		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})
 	}
@@ -96,7 +96,7 @@ func (b *Builder) lowerBatchNorm(bn *graph.BatchNorm, n *graph.Node) ([]*G.Node,
 	gm := 1 - bn.WithDefaults().Momentum
 	op := newBNOp(xs, bn.WithDefaults().Epsilon, gm, b.dtype())
 	op.training = b.Opts.Mode == Train
-	op.relu = b.reluConsumer(n)
+	op.relu = b.fuse.relu[n.Name]
 	op.needX, op.needS, op.needB = b.needsGrad(x), b.needsGrad(scale), b.needsGrad(bias)
 	y, err := G.ApplyOp(op.gorgonia(), x, scale, bias)
 	if err != nil {

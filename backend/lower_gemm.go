@@ -93,7 +93,7 @@ func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) G.Op {
 		op.needC = b.needsGrad(c)
 	}
 	op.g = geom
-	op.relu = b.reluConsumer(n)
+	op.relu = b.fuse.relu[n.Name]
 	op.needA, op.needB = b.needsGrad(a), b.needsGrad(w)
 	return op.gorgonia()
 }

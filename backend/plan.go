@@ -1,0 +1,72 @@
+package backend
+
+import "github.com/onnxdigits/onnxdigits/graph"
+
+// fusion is the plan of which ops apply the node after them in their own
+// epilogue, decided on the IR before lowering (planFusion): a ReLU after a
+// conv, batch norm or dense op, and at inference a batch norm (and the ReLU
+// after it) after a conv, the fold graph.FoldChannel computes. The lowering
+// follows the plan where its op can take the node; a node whose op did not
+// apply it is lowered as itself (lowerRelu and lowerBatchNorm ask the op).
+type fusion struct {
+	relu map[string]string      // node -> the Relu node its op applies
+	bn   map[string]*graph.Node // conv node -> the BatchNormalization node it applies
+}
+
+// planFusion makes the fusion plan of b's Model for the values b was asked for.
+// A node is fused into the op before it only when it is the sole consumer of
+// that op's single output and the output is neither wanted nor a model output.
+func (b *Builder) planFusion() fusion {
+	m := b.Model
+	f := fusion{relu: map[string]string{}, bn: map[string]*graph.Node{}}
+	consumer := map[string]*graph.Node{} // value -> its only consumer (nil: several)
+	for _, n := range m.Nodes {
+		for _, in := range n.Inputs {
+			if c, ok := consumer[in]; ok && c != n {
+				consumer[in] = nil
+			} else if !ok {
+				consumer[in] = n
+			}
+		}
+	}
+	outputs := map[string]bool{}
+	for _, o := range m.Outputs {
+		outputs[o.Name] = true
+	}
+	// next returns the sole consumer of n's single output, which nobody else sees.
+	next := func(n *graph.Node) *graph.Node {
+		if len(n.Outputs) != 1 || b.want[n.Outputs[0]] || outputs[n.Outputs[0]] {
+			return nil
+		}
+		return consumer[n.Outputs[0]]
+	}
+	for _, n := range m.Nodes {
+		c := next(n)
+		if c == nil {
+			continue
+		}
+		if _, ok := c.Op.(*graph.Relu); ok && len(c.Inputs) == 1 {
+			f.relu[n.Name] = c.Name
+		}
+		if _, ok := n.Op.(*graph.Conv); !ok || b.Opts.Mode != Infer {
+			continue
+		}
+		if _, ok := c.Op.(*graph.BatchNorm); !ok || len(c.Inputs) != 5 || c.Inputs[0] != n.Outputs[0] {
+			continue
+		}
+		f.bn[n.Name] = c
+	}
+	return f
+}
+
+// bnFits reports whether the batch norm bn has parameter scale, shift and
+// statistics of channels values each, so that a conv of that many filters can
+// apply it.
+func (b *Builder) bnFits(bn *graph.Node, channels int) bool {
+	for i := 1; i < 5; i++ {
+		if p := b.Tensor(bn, i); p == nil || p.Int64 != nil || len(p.Data) != channels {
+			return false
+		}
+	}
+	return true
+}
