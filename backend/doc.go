@@ -8,8 +8,11 @@
 // batch size on an executor that calls each node's op in order. Conv, batch norm,
 // ReLU, Gemm and a few elementwise ops run as our own Gorgonia ops
 // (kernels_*.go) over the slice kernels of internal/kernels (AVX-512 assembly
-// on amd64, portable Go elsewhere or with the purego build tag); inference
-// fuses a Conv with the BatchNormalization and ReLU after it.
+// on amd64, portable Go elsewhere or with the purego build tag), each made by
+// the one adapter in adapter.go (kernelOp: data and closures; diffOp adds the
+// gradient). Before lowering, planFusion (plan.go) decides which op applies the
+// ReLU after it and, at inference, which Conv applies the BatchNormalization
+// (and ReLU) after it.
 //
 // Adding an ONNX op takes two steps here and in graph:
 //

@@ -7,7 +7,7 @@ import (
 	"github.com/onnxdigits/onnxdigits/graph"
 )
 
-// Plain forward kernels of the ops other producers' models use (fnop.go). Each
+// Plain forward kernels of the ops other producers' models use (adapter.go, applyFn). Each
 // is the straightforward loop over row-major data; speed comes later.
 
 // strides returns the row-major strides of shape.
