@@ -11,30 +11,10 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/onnxdigits/onnxdigits/classify"
 )
-
-// ImagePrediction is one image's answer from the image endpoint, the form of
-// `onnxdigits predict --json`.
-type ImagePrediction struct {
-	File          string      `json:"file"`
-	Label         string      `json:"label"`
-	Index         int         `json:"class_index"`
-	Top           []ClassProb `json:"top"`
-	Probabilities []float32   `json:"probabilities"`
-	// Output is what the model emitted: "probabilities", "log-probabilities"
-	// or "logits".
-	Output string `json:"output"`
-}
-
-// ClassProb is a class label with its probability.
-type ClassProb struct {
-	Class       string  `json:"class"`
-	Probability float32 `json:"probability"`
-}
 
 // images answers POST /v2/models/{name}/image: a PNG or JPEG body, or a
 // multipart/form-data body with one image per part, classified like
@@ -63,24 +43,11 @@ func (s *Server) images(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	out := make([]ImagePrediction, len(res.preds))
+	out := make([]classify.Report, len(res.preds))
 	for i, p := range res.preds {
-		out[i] = imagePrediction(m.info, files[i], p, top)
+		out[i] = classify.NewReport(files[i], p, m.info.Labels, top)
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func imagePrediction(info classify.Info, file string, p classify.Prediction, top int) ImagePrediction {
-	order := make([]int, len(p.Probabilities))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmpDesc(p.Probabilities[a], p.Probabilities[b]) })
-	ip := ImagePrediction{File: file, Label: p.Class, Index: p.Label, Probabilities: p.Probabilities, Output: p.Output.String()}
-	for _, i := range order[:top] {
-		ip.Top = append(ip.Top, ClassProb{info.Labels[i], p.Probabilities[i]})
-	}
-	return ip
 }
 
 // readImages reads the body's images (at most MaxBatch), each checked from its

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
 )
 
@@ -281,7 +282,7 @@ func TestImage(t *testing.T) {
 	var jb bytes.Buffer
 	jpeg.Encode(&jb, big, &jpeg.Options{Quality: 95})
 	status, _, body = do(t, "POST", ts.URL+"/v2/models/mnist/image?top=1", "image/jpeg", jb.Bytes())
-	var got []ImagePrediction
+	var got []classify.Report
 	if status != 200 || json.Unmarshal(body, &got) != nil || len(got) != 1 || got[0].Label != "7" || len(got[0].Top) != 1 {
 		t.Errorf("JPEG: status %d: %s", status, body)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -41,23 +40,6 @@ func predictCommand() *cli.Command {
 	}
 }
 
-// prediction is one image's result (the --json form).
-type prediction struct {
-	File          string      `json:"file"`
-	Label         string      `json:"label"`
-	Index         int         `json:"class_index"`
-	Top           []classProb `json:"top"`
-	Probabilities []float32   `json:"probabilities"`
-	// Output is what the model emitted: "probabilities", "log-probabilities"
-	// or "logits" (Probabilities are probabilities either way).
-	Output string `json:"output"`
-}
-
-type classProb struct {
-	Class       string  `json:"class"`
-	Probability float32 `json:"probability"`
-}
-
 func runPredict(c *cli.Context) error {
 	if err := checkArgsOrder(c); err != nil {
 		return err
@@ -84,7 +66,7 @@ func runPredict(c *cli.Context) error {
 	// One image at a time: a decoded image can be large (8192 a side is
 	// allowed), so only one is held, besides the small model inputs.
 	files := c.Args().Slice()[1:]
-	out := make([]prediction, len(files))
+	out := make([]classify.Report, len(files))
 	for i, f := range files {
 		img, err := readImageFile(f)
 		if err != nil {
@@ -94,7 +76,7 @@ func runPredict(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("%w (model %s, image %s)", err, c.Args().First(), f)
 		}
-		out[i] = newPrediction(f, preds[0], m.Info().Labels, c.Int("top"))
+		out[i] = classify.NewReport(f, preds[0], m.Info().Labels, c.Int("top"))
 	}
 	w := c.App.Writer
 	if c.Bool("json") {
@@ -110,28 +92,6 @@ func runPredict(c *cli.Context) error {
 		fmt.Fprintf(w, "%s: %s  (%s)\n", pr.File, pr.Label, strings.Join(top, ", "))
 	}
 	return nil
-}
-
-// newPrediction lists the top most probable classes of p.
-func newPrediction(file string, p classify.Prediction, labels []string, top int) prediction {
-	order := make([]int, len(p.Probabilities))
-	for j := range order {
-		order[j] = j
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch pa, pb := p.Probabilities[a], p.Probabilities[b]; {
-		case pa > pb:
-			return -1
-		case pa < pb:
-			return 1
-		}
-		return 0
-	})
-	pr := prediction{File: file, Label: p.Class, Index: p.Label, Probabilities: p.Probabilities, Output: p.Output.String()}
-	for _, j := range order[:min(top, len(order))] {
-		pr.Top = append(pr.Top, classProb{labels[j], p.Probabilities[j]})
-	}
-	return pr
 }
 
 func readImageFile(path string) (image.Image, error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxdigits/onnxdigits/classify"
 	"github.com/onnxdigits/onnxdigits/digits"
 	"github.com/onnxdigits/onnxdigits/export"
 	"github.com/onnxdigits/onnxdigits/internal/testutil"
@@ -175,7 +176,7 @@ func TestPredictCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("predict: exit %d: %s", code, stderr)
 	}
-	var got []prediction
+	var got []classify.Report
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("%v:\n%s", err, stdout)
 	}
@@ -250,7 +251,7 @@ func TestForeignLayouts(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("predict: exit %d: %s", code, stderr)
 			}
-			var got []prediction
+			var got []classify.Report
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("%v:\n%s", err, stdout)
 			}
