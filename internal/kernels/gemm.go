@@ -27,7 +27,7 @@ func GemmNN[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int
 		}
 		return
 	}
-	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+	gemmNNUnrolled(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 }
 
 func gemmNNGo[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {

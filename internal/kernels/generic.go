@@ -9,7 +9,7 @@ package kernels
 const haveAVX512 = false
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+	gemmNNUnrolled(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 }
 
 func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
