@@ -87,6 +87,14 @@ func need(s []float32, n int, what string) {
 }
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+	gemmNNPacked(false, m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+}
+
+// gemmNNPacked is GemmNN on an assembly path's micro-kernels (AVX2's when avx2
+// is set, else AVX-512's): rows of A in blocks of at most the path's row count,
+// each packed into a panel, k in pieces that fit it. The kernels are called
+// directly, not through a func value, so the panel stays on the stack.
+func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 	if k == 0 {
 		gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 		return
@@ -105,8 +113,12 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 	if relu {
 		flags |= flagRelu
 	}
+	maxRows := maxNNRows
+	if avx2 {
+		maxRows = maxNNRowsAVX2
+	}
 	var stack [nnPanel]float32
-	blocks := (m + maxNNRows - 1) / maxNNRows
+	blocks := (m + maxRows - 1) / maxRows
 	for bi := range blocks {
 		i0, i1 := ChunkRange(m, blocks, bi)
 		mr := i1 - i0
@@ -139,7 +151,11 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 				}
 				ap = &stack[0]
 			}
-			gemmNNBlock(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
+			if avx2 {
+				gemmNNBlockAVX2(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
+			} else {
+				gemmNNBlock(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
+			}
 		}
 	}
 }
