@@ -61,6 +61,7 @@ func CPU() string {
 }
 
 // NTKernel reports whether GemmNT has dot-product kernels of its own on this
-// path (AVX-512). Elsewhere it transposes B and runs GemmNN, so a caller that
-// holds B as (K,N), or runs GemmNT in many pieces, should call GemmNN itself.
-func NTKernel() bool { return avx512 }
+// path (AVX-512, generic). On AVX2 it transposes B and runs GemmNN, so a
+// caller that holds B as (K,N), or runs GemmNT in many pieces, should call
+// GemmNN itself.
+func NTKernel() bool { return !avx2 || avx512 }

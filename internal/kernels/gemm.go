@@ -85,7 +85,7 @@ func GemmNT[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int
 		}
 		return
 	}
-	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
+	gemmNTBlocked(m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
 func gemmNTGo[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {

@@ -8,7 +8,9 @@ package kernels
 // run near two flops per cycle. A 2×4 register-blocked kernel on packed B
 // panels was slower: the Go compiler schedules all multiplies before the adds
 // and spills. gemmNNGo stays as the reference and the assembly paths' fallback.
+// A values below flushBelow count as zero.
 func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
+	tiny := flushBelow[T]()
 	for i := range m {
 		crow := c[i*ldc:][:n]
 		if !acc {
@@ -23,8 +25,8 @@ func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T,
 		arow := a[i*lda:][:k]
 		p := 0
 		for ; p+8 <= k; p += 8 {
-			a0, a1, a2, a3 := arow[p], arow[p+1], arow[p+2], arow[p+3]
-			a4, a5, a6, a7 := arow[p+4], arow[p+5], arow[p+6], arow[p+7]
+			a0, a1, a2, a3 := flush(arow[p], tiny), flush(arow[p+1], tiny), flush(arow[p+2], tiny), flush(arow[p+3], tiny)
+			a4, a5, a6, a7 := flush(arow[p+4], tiny), flush(arow[p+5], tiny), flush(arow[p+6], tiny), flush(arow[p+7], tiny)
 			b0 := b[p*ldb:][:n]
 			b1 := b[(p+1)*ldb:][:n]
 			b2 := b[(p+2)*ldb:][:n]
@@ -38,7 +40,7 @@ func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T,
 			}
 		}
 		if p+4 <= k {
-			a0, a1, a2, a3 := arow[p], arow[p+1], arow[p+2], arow[p+3]
+			a0, a1, a2, a3 := flush(arow[p], tiny), flush(arow[p+1], tiny), flush(arow[p+2], tiny), flush(arow[p+3], tiny)
 			b0 := b[p*ldb:][:n]
 			b1 := b[(p+1)*ldb:][:n]
 			b2 := b[(p+2)*ldb:][:n]
@@ -49,7 +51,7 @@ func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T,
 			p += 4
 		}
 		for ; p < k; p++ {
-			ap := arow[p]
+			ap := flush(arow[p], tiny)
 			brow := b[p*ldb:][:n]
 			for j := range crow {
 				crow[j] += ap * brow[j]
@@ -62,5 +64,82 @@ func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T,
 				}
 			}
 		}
+	}
+}
+
+// flushBelow is the magnitude under which gemmNNUnrolled reads an A value as
+// zero: 2^-102 for float32, so that no product with a B value of 2^-24 or more
+// is subnormal; nothing for float64 (the gradient checks).
+//
+// x86 cores without flush-to-zero take a microcode assist of ~100+ cycles for
+// every multiply that reads or makes a subnormal. A trained network's loss
+// gradient holds such values (a softmax probability of exp(-90)): with the
+// paper's plain recipe, 1-4% of the dense layer's output gradients were below
+// 2^-100 in the first epochs on random labels and 8% in BenchmarkTrainStep
+// (one batch trained over and over). Each one meets a whole weight row of
+// 11,520 in the input gradient, so the two dense gradient products, an eighth
+// of the flops, took 60% of that benchmark's generic step. The vector paths get the
+// same from MXCSR's FTZ and DAZ bits (AVX2) or do not need it (AVX-512, whose
+// results stay as they were); TensorFlow and oneDNN train with FTZ/DAZ on. A
+// dropped value changes a sum by less than 2^-102 times its B value: below
+// float32's resolution of any sum of magnitude 2^-78 or more.
+func flushBelow[T Float]() T {
+	var v T
+	if _, ok := any(v).(float32); ok {
+		return T(0x1p-102)
+	}
+	return 0
+}
+
+// flush returns v, or zero when |v| < tiny.
+func flush[T Float](v, tiny T) T {
+	if v > -tiny && v < tiny {
+		return 0
+	}
+	return v
+}
+
+// gemmNTBlocked is GemmNT's portable path: dot products of two rows of A with
+// two rows of B at a time, four sums sharing their four loads (gemmNTGo takes
+// the odd row and column). 7.1-7.9 GFLOP/s against gemmNTGo's 4.5-5.0 on one
+// core at the paper's conv weight gradient (20x25, k 576) and dense forward
+// (16x10, k 11,520); 2x4 blocks (5.1-6.0) and a k unrolled by two (4.9-5.6)
+// were slower: more live sums than the 15 float registers hold well.
+func gemmNTBlocked[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+	i := 0
+	for ; i+2 <= m; i += 2 {
+		a0 := a[i*lda:][:k]
+		a1 := a[(i+1)*lda:][:k]
+		j := 0
+		for ; j+2 <= n; j += 2 {
+			b0 := b[j*ldb:][:k]
+			b1 := b[(j+1)*ldb:][:k]
+			var s00, s01, s10, s11 T
+			for p := range a0 {
+				x0, x1, y0, y1 := a0[p], a1[p], b0[p], b1[p]
+				s00 += x0 * y0
+				s01 += x0 * y1
+				s10 += x1 * y0
+				s11 += x1 * y1
+			}
+			ntPut(c, i*ldc+j, s00, acc)
+			ntPut(c, i*ldc+j+1, s01, acc)
+			ntPut(c, (i+1)*ldc+j, s10, acc)
+			ntPut(c, (i+1)*ldc+j+1, s11, acc)
+		}
+		if j < n {
+			gemmNTGo(2, n-j, k, a[i*lda:], lda, b[j*ldb:], ldb, c[i*ldc+j:], ldc, acc)
+		}
+	}
+	if i < m {
+		gemmNTGo(m-i, n, k, a[i*lda:], lda, b, ldb, c[i*ldc:], ldc, acc)
+	}
+}
+
+func ntPut[T Float](c []T, at int, s T, acc bool) {
+	if acc {
+		c[at] += s
+	} else {
+		c[at] = s
 	}
 }

@@ -330,3 +330,49 @@ func forEachPath(t *testing.T, f func(t *testing.T)) {
 	avx2 = false
 	t.Run(Generic, f)
 }
+
+// TestGemmNNFlush pins what the portable GemmNN does with tiny A values
+// (flushBelow): float32 values of magnitude below 2^-102 count as zero,
+// 2^-102 itself counts, and float64 keeps everything, subnormals included.
+func TestGemmNNFlush(t *testing.T) {
+	const m, n, k = 3, 5, 11 // k: the 8-, 4- and 1-step loops
+	a := make([]float32, m*k)
+	for i := range a {
+		switch i % 4 {
+		case 0:
+			a[i] = 0x1p-103 // flushed
+		case 1:
+			a[i] = -0x1p-120 // flushed
+		case 2:
+			a[i] = math.Float32frombits(1) // the smallest subnormal: flushed
+		default:
+			a[i] = -0x1p-102 // kept
+		}
+	}
+	b := make([]float32, k*n)
+	for i := range b {
+		b[i] = 0x1p40 + float32(i)*0x1p30
+	}
+	c := make([]float32, m*n)
+	gemmNNUnrolled(m, n, k, a, k, b, n, c, n, false, nil, false)
+	for i := range m {
+		for j := range n {
+			want := 0.0
+			for p := range k {
+				if v := float64(a[i*k+p]); math.Abs(v) >= 0x1p-102 {
+					want += v * float64(b[p*n+j])
+				}
+			}
+			if got := float64(c[i*n+j]); math.Abs(got-want) > 1e-6*math.Abs(want) || want == 0 {
+				t.Fatalf("float32 C[%d][%d] = %g, want %g", i, j, got, want)
+			}
+		}
+	}
+	a64 := []float64{math.SmallestNonzeroFloat64, 0x1p-1030}
+	b64 := []float64{0x1p60, 0x1p60}
+	c64 := make([]float64, 1)
+	gemmNNUnrolled(1, 1, 2, a64, 2, b64, 1, c64, 1, false, nil, false)
+	if want := 0x1p-1014 + 0x1p-970; c64[0] != want {
+		t.Fatalf("float64 C = %g, want %g (nothing flushed)", c64[0], want)
+	}
+}
