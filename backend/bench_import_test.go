@@ -33,13 +33,30 @@ func BenchmarkImportedForward(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchRunner(b, im, graph.ProbsOutput, graph.LabelOutput)
+}
+
+// BenchmarkImportedLeNet runs the PyTorch LeNet fixture (conv 5x5 -> ReLU ->
+// max pool, twice, then three dense layers and LogSoftmax), the model of
+// issue 13's LeNet rows.
+func BenchmarkImportedLeNet(b *testing.B) {
+	im, err := onnximport.ReadFile("../testdata/torch/lenet_opset11.onnx", onnximport.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRunner(b, im)
+}
+
+// benchRunner times a Runner of im computing want at batch 1 and 256 on
+// 784-value images.
+func benchRunner(b *testing.B, im *graph.Model, want ...string) {
 	for _, batch := range []int{1, 256} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			img := make([]float32, batch*784)
 			for i := range img {
 				img[i] = float32(i%255) / 255
 			}
-			r := backend.NewRunner(im, graph.ProbsOutput, graph.LabelOutput)
+			r := backend.NewRunner(im, want...)
 			r.MaxBatch = batch
 			defer r.Close()
 			if _, err := r.Run(batch, img); err != nil { // compile outside the loop

@@ -1,8 +1,10 @@
 package backend
 
-// Convolution as custom Gorgonia ops: kernels.Im2col per image into a per-worker
-// buffer, then one matrix product that writes the (M, oH*oW) output of the
-// image in NCHW order with the bias (and a fused ReLU) applied on the way. The
+// Convolution as custom Gorgonia ops: kernels.ConvImage per image with a
+// per-worker scratch buffer (im2col and one matrix product, or products on
+// shifted rows of the padded image, as kernels.ConvGeom.Algo chooses), writing
+// the (M, oH*oW) output of the image in NCHW order with the bias (and a fused
+// ReLU) applied on the way. The
 // backward pass has one op per gradient and builds only the ones a learnable
 // parameter needs: the first layer's input gradient is never computed.
 
@@ -160,7 +162,7 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 		}
 	}
 	g := &op.g
-	K, P := g.K(), g.P()
+	P := g.P()
 	if op.bn != nil {
 		if w, bias, err = foldBN(op, w, bias, vals[len(vals)-2:]); err != nil {
 			return nil, err
@@ -169,17 +171,13 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 	y := get[T](&op.out, g.N*g.M*P)
 	relu := op.relu != ""
 	op.cols.prepare(kernels.NumWorkers(g.N))
+	scratch := g.ConvScratch()
 	kernels.ParallelFor(g.N, func(wk, i int) {
 		xi := x[i*g.InSize():][:g.InSize()]
 		yi := y[i*g.M*P:][:g.M*P]
-		col := xi
-		if !g.Direct() {
-			col = get[T](op.cols.worker(wk), K*P)
-			kernels.Im2col(g, xi, col)
-		}
-		kernels.GemmNN(g.M, P, K, w, K, col, P, yi, P, false, bias, relu)
+		kernels.ConvImage(g, xi, w, bias, yi, relu, get[T](op.cols.worker(wk), scratch))
 	})
-	return wrap(y, op.outShape()), nil
+	return output(&op.out, y, op.outShape()), nil
 }
 
 // foldBN returns the weights and bias of the conv followed by its batch norm:

@@ -1,0 +1,216 @@
+package kernels
+
+// The forward convolution of one image, with the algorithm chosen per shape
+// in one place (ConvGeom.Algo):
+//
+//   - Conv1x1: a 1x1 kernel with stride 1 and no padding is one GemmNN on the
+//     image itself.
+//   - ConvShifted: with stride 1, the column matrix of im2col is never built.
+//     In a copy of the image padded to Hp x Wp (Wp = oW + (kW-1)·dW, Hp
+//     likewise), the column row (c, ky, kx) over the "wide" output grid
+//     oy*Wp+ox (ox < Wp, the last Wp-oW columns of a row are thrown away) is
+//     the contiguous run of the padded plane c starting at ky·dH·Wp + kx·dW.
+//     So for each (c, ky) the kW rows are B of a GemmNN with row stride dW,
+//     and C·kH such products accumulate into the output. When the conv has no
+//     padding and Wp equals the input width, the image is its own padded
+//     copy and nothing is copied at all.
+//   - ConvIm2col: Im2col into scratch, then one GemmNN (any stride).
+//
+// ConvNaive, the direct definition summed in float64, is the reference all
+// three are tested against.
+
+// ConvAlgo is a forward convolution algorithm.
+type ConvAlgo uint8
+
+const (
+	ConvIm2col  ConvAlgo = iota // Im2col, then one GemmNN
+	Conv1x1                     // one GemmNN on the image (g.Direct())
+	ConvShifted                 // C·kH GemmNNs on shifted rows of the padded image
+)
+
+func (a ConvAlgo) String() string {
+	switch a {
+	case Conv1x1:
+		return "1x1"
+	case ConvShifted:
+		return "shifted"
+	default:
+		return "im2col"
+	}
+}
+
+// maxShiftedProducts bounds C·kH for ConvShifted: each of its products reads
+// and writes the whole output once, so beyond a few the extra passes cost
+// more than im2col saves. Measured per image on AVX-512 (BenchmarkConvImage):
+// 1 channel 5x5 pad 2 on 28x28 with 6-16 filters (5 products) 2.1x-1.5x
+// faster than im2col; 3 channels 3x3 pad 1 (9 products) even; 2 or 6
+// channels 5x5 on 14x14 (10, 30 products) 1.1x slower.
+const maxShiftedProducts = 8
+
+// maxShiftedFilters bounds M for ConvShifted. With few filters each column
+// value of im2col feeds only M multiply-adds, so building the column matrix
+// costs as much as the product (the PyTorch LeNet's first layer: 6 filters);
+// with more, the product dominates (the paper's 20-filter layer: im2col 1.3x
+// faster). It also keeps the paper's layer on im2col + GemmNN, so its sums,
+// exports and trained weights stay bit-identical: the shifted form adds the
+// same terms in another order.
+const maxShiftedFilters = 16
+
+// Algo returns the algorithm ConvImage runs for g.
+func (g *ConvGeom) Algo() ConvAlgo {
+	switch {
+	case g.Direct():
+		return Conv1x1
+	case g.SH == 1 && g.SW == 1 && g.C*g.KH <= maxShiftedProducts && g.M <= maxShiftedFilters &&
+		g.KW > 1 && g.shiftedWidth() <= 2*g.OW:
+		return ConvShifted
+	default:
+		return ConvIm2col
+	}
+}
+
+// shiftedWidth is Wp, the row length of ConvShifted's padded image.
+func (g *ConvGeom) shiftedWidth() int { return g.OW + (g.KW-1)*g.DW }
+
+// ConvScratch is the number of scratch values ConvImage needs per image.
+func (g *ConvGeom) ConvScratch() int {
+	switch g.Algo() {
+	case Conv1x1:
+		return 0
+	case ConvShifted:
+		return g.shiftedScratch()
+	default:
+		return g.K() * g.P()
+	}
+}
+
+// ConvImage sets y (M, oH*oW) to the convolution of one image x (C,H,W) with
+// w (M, C*kH*kW), plus bias[m] on row m when bias is non-nil, clamped at zero
+// when relu is set, by g.Algo(). scratch holds at least g.ConvScratch()
+// values; its contents are overwritten.
+func ConvImage[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) {
+	switch g.Algo() {
+	case Conv1x1:
+		GemmNN(g.M, g.P(), g.K(), w, g.K(), x, g.P(), y, g.P(), false, bias, relu)
+	case ConvShifted:
+		convShifted(g, x, w, bias, y, relu, scratch)
+	default:
+		convIm2col(g, x, w, bias, y, relu, scratch)
+	}
+}
+
+func convIm2col[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) {
+	K, P := g.K(), g.P()
+	col := scratch[:K*P]
+	Im2col(g, x, col)
+	GemmNN(g.M, P, K, w, K, col, P, y, P, false, bias, relu)
+}
+
+// shiftedGeom returns ConvShifted's padded height and width and whether x
+// must be copied into a padded image (else it is read in place).
+func (g *ConvGeom) shiftedGeom() (hp, wp int, copyX bool) {
+	hp, wp = g.OH+(g.KH-1)*g.DH, g.shiftedWidth()
+	return hp, wp, g.PT != 0 || g.PL != 0 || wp != g.W || hp > g.H
+}
+
+func (g *ConvGeom) shiftedScratch() int {
+	hp, wp, copyX := g.shiftedGeom()
+	n := 0
+	if copyX {
+		n += g.C * hp * wp
+	}
+	if wp != g.OW {
+		n += g.M * g.OH * wp
+	}
+	return n
+}
+
+func convShifted[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) {
+	hp, wp, copyX := g.shiftedGeom()
+	src, plane := x, g.H*g.W
+	if copyX {
+		plane = hp * wp
+		src = scratch[:g.C*plane]
+		scratch = scratch[g.C*plane:]
+		padImage(g, x, src, hp, wp)
+	}
+	out, ldc := y, g.P() // wide rows are the output rows when wp == oW
+	if wp != g.OW {
+		ldc = g.OH * wp
+		out = scratch[:g.M*ldc]
+	}
+	n := (g.OH-1)*wp + g.OW // the last wide row stops at the last output column
+	K := g.K()
+	for c := range g.C {
+		for ky := range g.KH {
+			first, last := c == 0 && ky == 0, c == g.C-1 && ky == g.KH-1
+			var b []T
+			if first {
+				b = bias
+			}
+			GemmNN(g.M, n, g.KW, w[(c*g.KH+ky)*g.KW:], K, src[c*plane+ky*g.DH*wp:], g.DW, out, ldc, !first, b, relu && last)
+		}
+	}
+	if wp != g.OW {
+		CopyRows(y, out, g.OW, g.M*g.OH, g.OW, wp)
+	}
+}
+
+// padImage writes x (C,H,W) into xp (C,hp,wp) at offset (pT,pL), zero around.
+func padImage[T Float](g *ConvGeom, x, xp []T, hp, wp int) {
+	rows := min(g.H, hp-g.PT)
+	cols := min(g.W, wp-g.PL)
+	for c := range g.C {
+		p := xp[c*hp*wp:][:hp*wp]
+		if rows <= 0 || cols <= 0 {
+			clear(p)
+			continue
+		}
+		clear(p[:g.PT*wp+g.PL])
+		for r := range rows {
+			lo := (g.PT+r)*wp + g.PL
+			copy(p[lo:lo+cols], x[(c*g.H+r)*g.W:][:cols])
+			end := (g.PT + r + 1) * wp
+			if r+1 < rows {
+				end += g.PL
+			}
+			clear(p[lo+cols : min(end, hp*wp)])
+		}
+		clear(p[min((g.PT+rows)*wp, hp*wp):])
+	}
+}
+
+// ConvNaive is ConvImage's reference: y (M,oH*oW) of one image by the
+// definition, every term checked against the input bounds and summed in
+// float64.
+func ConvNaive[T Float](g *ConvGeom, x, w, bias, y []T, relu bool) {
+	for m := range g.M {
+		for oy := range g.OH {
+			for ox := range g.OW {
+				s := 0.0
+				if bias != nil {
+					s = float64(bias[m])
+				}
+				for c := range g.C {
+					for ky := range g.KH {
+						iy := oy*g.SH - g.PT + ky*g.DH
+						if iy < 0 || iy >= g.H {
+							continue
+						}
+						for kx := range g.KW {
+							ix := ox*g.SW - g.PL + kx*g.DW
+							if ix < 0 || ix >= g.W {
+								continue
+							}
+							s += float64(w[((m*g.C+c)*g.KH+ky)*g.KW+kx]) * float64(x[(c*g.H+iy)*g.W+ix])
+						}
+					}
+				}
+				if relu && s < 0 {
+					s = 0
+				}
+				y[(m*g.OH+oy)*g.OW+ox] = T(s)
+			}
+		}
+	}
+}
