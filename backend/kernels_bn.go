@@ -195,7 +195,7 @@ func bnForward[T float](op *bnOp, vals []G.Value) (G.Value, error) {
 			}
 		}
 	})
-	return wrap(y, vals[0].Shape()), nil
+	return output(&op.out, y, vals[0].Shape()), nil
 }
 
 // partialSums returns a reused buffer of two per-channel float64 sums per chunk

@@ -209,7 +209,7 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 			}
 		}
 	})
-	return wrap(y, []int{M, N}), nil
+	return output(&op.out, y, []int{M, N}), nil
 }
 
 func (op *denseOp) diffWRT(inputs int) []bool {

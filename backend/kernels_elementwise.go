@@ -90,5 +90,5 @@ func repeatBinaryDo[T float](op *repeatBinary, out *buffer, vals []G.Value) (G.V
 			kernels.BinaryRow(op.kind, op.smallLeft, x, small, yo)
 		}
 	})
-	return wrap(y, op.shape), nil
+	return output(out, y, op.shape), nil
 }

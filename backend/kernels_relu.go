@@ -45,7 +45,7 @@ func reluForward[T float](out *buffer, shape tensor.Shape, vals []G.Value) (G.Va
 	}
 	y := get[T](out, len(x))
 	kernels.ParallelRange(len(x), func(lo, hi int) { kernels.Relu(x[lo:hi], y[lo:hi]) })
-	return wrap(y, shape), nil
+	return output(out, y, shape), nil
 }
 
 // newReluGradOp is dx = dy where y > 0, else 0, from the ReLU's output y.

@@ -1,8 +1,11 @@
 package backend
 
 import (
+	"fmt"
 	"math/rand"
+	"slices"
 
+	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -17,7 +20,7 @@ func (b *Builder) lowerFlatten(f *graph.Flatten, n *graph.Node) ([]*G.Node, erro
 	if err != nil {
 		return nil, err
 	}
-	return one(G.Reshape(x, tensor.Shape(out[0])))
+	return b.reshape(x, out[0])
 }
 
 func (b *Builder) lowerReshape(n *graph.Node) ([]*G.Node, error) {
@@ -29,7 +32,44 @@ func (b *Builder) lowerReshape(n *graph.Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(G.Reshape(x, tensor.Shape(out[0])))
+	return b.reshape(x, out[0])
+}
+
+// reshape gives x the shape to. At inference a float tensor gets a view op (a
+// header of the new shape over x's array, the same header every run);
+// Gorgonia's Reshape, which training differentiates, makes a new header and
+// its shape slices every run.
+func (b *Builder) reshape(x *G.Node, to []int) ([]*G.Node, error) {
+	if b.Opts.Mode != Infer || (x.Dtype() != tensor.Float32 && x.Dtype() != tensor.Float64) || shapeSize(to) != shapeSize(x.Shape()) {
+		return one(G.Reshape(x, tensor.Shape(to)))
+	}
+	to = slices.Clone(to)
+	var hdr buffer
+	return one(G.ApplyOp(&kernelOp{
+		name:  fmt.Sprintf("View%v", to),
+		key:   fmt.Sprintf("onnxdigits.view#%d%v", nextOpID(), to),
+		arity: 1,
+		ptr:   true,
+		typ:   func() hm.Type { return fnType(len(to), x.Dims()) },
+		shape: fixedShape(to),
+		do: func(vals []G.Value) (G.Value, error) {
+			if vals[0].Dtype() == tensor.Float64 {
+				return view[float64](&hdr, vals[0], to)
+			}
+			return view[float32](&hdr, vals[0], to)
+		},
+	}, x))
+}
+
+func view[T float](hdr *buffer, x G.Value, to []int) (G.Value, error) {
+	d, err := dataOf[T](x)
+	if err != nil {
+		return nil, fmt.Errorf("reshape: %w", err)
+	}
+	if len(d) != shapeSize(to) {
+		return nil, fmt.Errorf("reshape: %d values to %v", len(d), to)
+	}
+	return output(hdr, d, to), nil
 }
 
 func (b *Builder) lowerTranspose(t *graph.Transpose, n *graph.Node) ([]*G.Node, error) {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/chewxy/hm"
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -36,10 +37,12 @@ func pool2DOp(w *graph.Pool) *kernelOp {
 	}
 }
 
-// pool2D is a pool2DOp's window and the output buffer it reuses.
+// pool2D is a pool2DOp's window, the output buffer it reuses and the shapes
+// of its last run.
 type pool2D struct {
-	w   *graph.Pool
-	out []float32
+	w       *graph.Pool
+	out     buffer
+	in, res []int
 }
 
 func (op *pool2D) do(vals []G.Value) (G.Value, error) {
@@ -48,20 +51,24 @@ func (op *pool2D) do(vals []G.Value) (G.Value, error) {
 		return nil, fmt.Errorf("pool: want a float32 (N,C,H,W) tensor, have %v", vals[0])
 	}
 	in := t.Shape()
-	out, err := op.w.OutShape(in)
-	if err != nil {
-		return nil, err
+	if !slices.Equal(in, op.in) {
+		out, err := op.w.OutShape(in)
+		if err != nil {
+			return nil, err
+		}
+		op.in, op.res = slices.Clone(in), out
 	}
+	out := op.res
 	w := op.w
 	g := &kernels.PoolGeom{N: in[0], C: in[1], H: in[2], W: in[3], OH: out[2], OW: out[3],
 		KH: w.KernelShape[0], KW: w.KernelShape[1], SH: w.Strides[0], SW: w.Strides[1],
 		DH: w.Dilations[0], DW: w.Dilations[1], PT: w.Pads[0], PL: w.Pads[1], PB: w.Pads[2], PR: w.Pads[3],
 		Average: w.Average, CountIncludePad: w.CountIncludePad}
-	n := shapeSize(out)
-	if cap(op.out) < n {
-		op.out = make([]float32, n)
+	x, err := dataOf[float32](t)
+	if err != nil {
+		return nil, fmt.Errorf("pool: %w", err)
 	}
-	y := op.out[:n]
-	kernels.Pool2D(g, t.Data().([]float32), y)
-	return wrap(y, out), nil
+	y := get[float32](&op.out, shapeSize(out))
+	kernels.Pool2D(g, x, y)
+	return output(&op.out, y, out), nil
 }

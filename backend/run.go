@@ -2,11 +2,9 @@ package backend
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/onnxdigits/onnxdigits/graph"
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Runner evaluates a Model's outputs in inference mode on float32 inputs of any
@@ -20,9 +18,11 @@ type Runner struct {
 }
 
 type compiled struct {
-	b    *Builder
-	exec *executor
-	in   [][]float32 // reused copies of the inputs (an op may overwrite its input)
+	b     *Builder
+	exec  *executor
+	in    [][]float32 // reused copies of the inputs (an op may overwrite its input)
+	hdr   []buffer    // their tensor headers
+	shape []int
 }
 
 // NewRunner prepares to compute the named values (nil means the model outputs).
@@ -92,13 +92,14 @@ func (r *Runner) Run(n int, inputs ...[]float32) ([]Result, error) {
 			return nil, err
 		}
 		for i, in := range m.Inputs {
-			shape := slices.Clone(in.Shape)
-			shape[0] = hi - lo
+			c.shape = append(c.shape[:0], in.Shape...)
+			c.shape[0] = hi - lo
 			for len(c.in) <= i {
 				c.in = append(c.in, nil)
+				c.hdr = append(c.hdr, buffer{})
 			}
 			c.in[i] = append(c.in[i][:0], inputs[i][lo*per[i]:hi*per[i]]...)
-			t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(c.in[i]))
+			t := output(&c.hdr[i], c.in[i], c.shape)
 			if node := c.b.Value(in.Name); node != nil {
 				if err := G.Let(node, t); err != nil {
 					return nil, err

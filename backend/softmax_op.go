@@ -31,17 +31,19 @@ func softmaxOp(axis int, log bool, dims int) *diffOp {
 	if log {
 		name = fmt.Sprintf("LogSoftmax(axis=%d)", axis)
 	}
+	var out buffer
 	return &diffOp{
 		kernelOp: &kernelOp{
 			name:  name,
 			key:   fmt.Sprintf("onnxdigits-softmax-%d-%v-%d", axis, log, dims),
 			arity: 1,
+			ptr:   true,
 			typ: func() hm.Type {
 				t := G.TensorType{Dims: dims, Of: hm.TypeVariable('a')}
 				return hm.NewFnType(t, t)
 			},
 			shape: inputShape("softmax"),
-			do:    func(vals []G.Value) (G.Value, error) { return softmaxDo(axis, log, vals) },
+			do:    func(vals []G.Value) (G.Value, error) { return softmaxDo(axis, log, &out, vals) },
 		},
 		diff: always,
 		grad: func(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
@@ -66,23 +68,30 @@ func layout(s tensor.Shape, axis int) (outer, k, inner int) {
 	return outer, s[axis], inner
 }
 
-func softmaxDo(axis int, log bool, vals []G.Value) (G.Value, error) {
+// softmaxDo computes the op into buf, reused from run to run.
+func softmaxDo(axis int, log bool, buf *buffer, vals []G.Value) (G.Value, error) {
 	x, ok := vals[0].(*tensor.Dense)
 	if !ok {
 		return nil, fmt.Errorf("softmax: input is %T", vals[0])
 	}
-	outer, k, inner := layout(x.Shape(), axis)
-	switch d := x.Data().(type) {
-	case []float32:
-		out := make([]float32, len(d))
-		kernels.SoftmaxRows(d, out, outer, k, inner, log)
-		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
-	case []float64:
-		out := make([]float64, len(d))
-		kernels.SoftmaxRows(d, out, outer, k, inner, log)
-		return tensor.New(tensor.WithShape(x.Shape().Clone()...), tensor.WithBacking(out)), nil
+	switch x.Dtype() {
+	case tensor.Float32:
+		return softmaxInto[float32](x, axis, log, buf)
+	case tensor.Float64:
+		return softmaxInto[float64](x, axis, log, buf)
 	}
 	return nil, fmt.Errorf("softmax: unsupported dtype %v", x.Dtype())
+}
+
+func softmaxInto[T float](x *tensor.Dense, axis int, log bool, buf *buffer) (G.Value, error) {
+	d, err := dataOf[T](x)
+	if err != nil {
+		return nil, fmt.Errorf("softmax: %w", err)
+	}
+	outer, k, inner := layout(x.Shape(), axis)
+	out := get[T](buf, len(d))
+	kernels.SoftmaxRows(d, out, outer, k, inner, log)
+	return output(buf, out, x.Shape()), nil
 }
 
 // softmaxGradOp maps (y, dy) to dx: for softmax dx = y·(dy − Σ dy·y), for
