@@ -151,9 +151,7 @@ func denseForward[T float](op *denseOp, vals []G.Value) (G.Value, error) {
 	// which do not pay for transposing B (batch-1 inference); a B given
 	// transposed (PyTorch's Linear, transB=1) is B'ᵀ already, so few rows take
 	// the dot products on it directly instead of transposing it every run.
-	// Without dot-product kernels (kernels.NTKernel) GemmNT would transpose
-	// B again in every row chunk: transpose it once here instead.
-	dot := kernels.NTKernel() && ((N < 32 && M > 16) || (g.transB && M <= 16))
+	dot := (N < 32 && M > 16) || (g.transB && M <= 16)
 	var bm []T
 	op.btOf = nil
 	if dot {

@@ -9,6 +9,9 @@ package kernels
 // panel of mr <= maxNNRowsAVX2 rows of A packed as (k, mr), in strips of 16
 // columns, the last one masked. flags: 1 accumulate into C, 2 add bias[r]
 // to row r, 4 clamp at zero (the flags of the AVX-512 kernels).
+// gemmNT34AVX2 (gemm_avx2_amd64.go) takes GemmNT's dot products. The GEMM
+// kernels run with MXCSR's flush-to-zero and denormals-are-zero bits set
+// (gen_avx2.go's flushOn), so subnormal values count as zero there.
 
 // maxNNRowsAVX2 is the largest row block of the AVX2 kernels.
 const maxNNRowsAVX2 = 5

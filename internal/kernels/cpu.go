@@ -59,9 +59,3 @@ func CPU() string {
 	}
 	return Generic
 }
-
-// NTKernel reports whether GemmNT has dot-product kernels of its own on this
-// path (AVX-512, generic). On AVX2 it transposes B and runs GemmNN, so a
-// caller that holds B as (K,N), or runs GemmNT in many pieces, should call
-// GemmNN itself.
-func NTKernel() bool { return !avx2 || avx512 }

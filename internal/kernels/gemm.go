@@ -9,8 +9,9 @@ package kernels
 // Conv forward (W·col), conv input gradient (Wᵀ·dY), the dense input gradient
 // (dY·Wᵀ) and the dense weight gradient (dYᵀ·X) are GemmNN; the conv weight
 // gradient (dY·colᵀ) and the dense forward (X·Wᵀ) are GemmNT. float32 runs on
-// assembly micro-kernels where the CPU has them (avx512_amd64.s), otherwise on
-// the portable loops below, which are also the float64 path.
+// assembly micro-kernels where the CPU has them (avx512_amd64.s,
+// avx2_amd64.s), otherwise on the portable loops (gemm_portable.go), which
+// are also the float64 path.
 
 // GemmNN sets C = A·B (acc false) or adds A·B to C (acc true), then adds
 // bias[i] to row i when bias is non-nil and clamps at zero when relu is set.

@@ -2,8 +2,6 @@
 
 package kernels
 
-import "sync"
-
 // haveAVX2 reports that this build has the AVX2 kernels (cpu.go).
 const haveAVX2 = true
 
@@ -13,23 +11,53 @@ func gemmNN32AVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 	gemmNNPacked(true, m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 }
 
-// gemmNT32AVX2 computes C = A·Bᵀ as A·(Bᵀ) with GemmNN's kernels: B (n,k) is
-// transposed into a (k,n) scratch first, O(nk) next to the product's O(mnk).
+// ntArgsAVX2 is the argument block of gemmNT34AVX2 (offsets fixed in
+// gen_avx2.go).
+type ntArgsAVX2 struct {
+	a   [3]*float32
+	b   [4]*float32
+	k   int
+	out [12]float32
+}
+
+//go:noescape
+func gemmNT34AVX2(args *ntArgsAVX2)
+
+// gemmNT32AVX2 computes C = A·Bᵀ in tiles of 3 rows of A by 4 rows of B, the
+// dot products along k in vector registers; a tile at the edge repeats its
+// last row and keeps only the valid sums.
 func gemmNT32AVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
 	if k == 0 {
 		gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
 		return
 	}
+	need(a, (m-1)*lda+k, "A")
 	need(b, (n-1)*ldb+k, "B")
-	sp := ntScratch.Get().(*[]float32)
-	if cap(*sp) < k*n {
-		*sp = make([]float32, k*n)
+	need(c, (m-1)*ldc+n, "C")
+	var args ntArgsAVX2
+	args.k = k
+	for i0 := 0; i0 < m; i0 += 3 {
+		mr := min(3, m-i0)
+		for r := range 3 {
+			args.a[r] = &a[(i0+min(r, mr-1))*lda]
+		}
+		for j0 := 0; j0 < n; j0 += 4 {
+			nr := min(4, n-j0)
+			for r := range 4 {
+				args.b[r] = &b[(j0+min(r, nr-1))*ldb]
+			}
+			gemmNT34AVX2(&args)
+			for r := range mr {
+				crow := c[(i0+r)*ldc+j0:][:nr]
+				out := args.out[r*4:][:nr]
+				if acc {
+					for j, v := range out {
+						crow[j] += v
+					}
+				} else {
+					copy(crow, out)
+				}
+			}
+		}
 	}
-	bt := (*sp)[:k*n]
-	Transpose(n, k, b, ldb, bt, n)
-	gemmNN32AVX2(m, n, k, a, lda, bt, n, c, ldc, acc, nil, false)
-	ntScratch.Put(sp)
 }
-
-// ntScratch holds gemmNT32AVX2's transposed B, one per goroutine at a time.
-var ntScratch = sync.Pool{New: func() any { return new([]float32) }}

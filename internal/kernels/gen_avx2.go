@@ -89,7 +89,7 @@ func store(src, mask, dst string) {
 func gemmNN(mr int) {
 	name := fmt.Sprintf("nn%davx2", mr)
 	p("// func gemmNN%dAVX2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)", mr)
-	p("TEXT ·gemmNN%dAVX2(SB), NOSPLIT, $0-72", mr)
+	p("TEXT ·gemmNN%dAVX2(SB), NOSPLIT, $8-72", mr)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ n+8(FP), R10")
 	p("\tMOVQ ap+16(FP), R11")
@@ -104,6 +104,7 @@ func gemmNN(mr int) {
 	p("\tLEAQ (R8)(R8*2), DX")
 	p("\tADDQ DI, DX")
 	p("\tVXORPS Y15, Y15, Y15")
+	flushOn()
 	p("%s_strip:", name)
 	p("\tCMPQ R10, $16")
 	p("\tJL %s_tail", name)
@@ -136,10 +137,28 @@ func gemmNN(mr int) {
 	p("\tVMOVDQU (R15)(AX*4), Y14")
 	body(mr, name+"_tail", "Y13", "Y14")
 	p("%s_done:", name)
+	flushOff()
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
 }
+
+// flushOn sets MXCSR's FTZ and DAZ bits (0x8040) for the kernel, keeping the
+// caller's MXCSR in the frame's 8 bytes: subnormal inputs read as zero and
+// subnormal results are stored as zero, instead of a microcode assist of
+// ~100+ cycles each (a trained network's loss gradient holds such values;
+// see flushBelow in gemm_portable.go). Uses AX. Assembly functions are never
+// preempted asynchronously, so no other goroutine runs with these bits.
+func flushOn() {
+	p("\tSTMXCSR mxcsr-8(SP)")
+	p("\tMOVL mxcsr-8(SP), AX")
+	p("\tORL $0x8040, AX")
+	p("\tMOVL AX, mxcsr-4(SP)")
+	p("\tLDMXCSR mxcsr-4(SP)")
+}
+
+// flushOff restores the caller's MXCSR saved by flushOn.
+func flushOff() { p("\tLDMXCSR mxcsr-8(SP)") }
 
 // body emits one 16-column strip: accumulators from the bias or zero, the k
 // loop, then accumulate, ReLU and store, with masks m0 m1 ("" for none).
@@ -219,6 +238,81 @@ func body(mr int, name, m0, m1 string) {
 		store(fmt.Sprintf("Y%d", 2*r), m0, rowAddr(0, r))
 		store(fmt.Sprintf("Y%d", 2*r+1), m1, rowAddr(32, r))
 	}
+}
+
+// gemmNT emits gemmNT34AVX2: the 3x4 dot products of rows a[0..2] and
+// b[0..3] (length k) into out[i*4+j], with vectors along k.
+//
+//	func gemmNT34AVX2(args *ntArgsAVX2)
+//
+// ntArgsAVX2 is {a [3]*float32; b [4]*float32; k int; out [12]float32}.
+// Y0..Y11 hold the 12 sums (Y(4i+j) for A row i, B row j), Y12..Y14 a vector
+// of each A row and Y15 one of a B row: per 8 values of k, 7 loads feed 12
+// FMAs. The last k%8 values load masked (mask in Y14; A rows reloaded for
+// each B row, since the mask takes an A register), so nothing past row ends
+// is read.
+func gemmNT() {
+	a := []string{"AX", "BX", "CX"}
+	b := []string{"SI", "DI", "R8", "R9"}
+	p("// func gemmNT34AVX2(args *ntArgsAVX2)")
+	p("TEXT ·gemmNT34AVX2(SB), NOSPLIT, $8-8")
+	p("\tMOVQ args+0(FP), R15")
+	flushOn()
+	for i, r := range a {
+		p("\tMOVQ %d(R15), %s", 8*i, r)
+	}
+	for j, r := range b {
+		p("\tMOVQ %d(R15), %s", 24+8*j, r)
+	}
+	p("\tMOVQ 56(R15), R11") // k
+	for i := range 12 {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	p("\tXORQ R12, R12") // byte offset along k
+	p("nt_loop:")
+	p("\tCMPQ R11, $8")
+	p("\tJL nt_tail")
+	for i, r := range a {
+		p("\tVMOVUPS (%s)(R12*1), Y%d", r, 12+i)
+	}
+	for j, r := range b {
+		p("\tVMOVUPS (%s)(R12*1), Y15", r)
+		for i := range a {
+			p("\tVFMADD231PS Y%d, Y15, Y%d", 12+i, 4*i+j)
+		}
+	}
+	p("\tADDQ $32, R12")
+	p("\tSUBQ $8, R11")
+	p("\tJMP nt_loop")
+	p("nt_tail:")
+	p("\tTESTQ R11, R11")
+	p("\tJZ nt_reduce")
+	p("\tLEAQ ·avx2Mask<>+32(SB), R10")
+	p("\tNEGQ R11")
+	p("\tVMOVDQU (R10)(R11*4), Y14")
+	for j, r := range b {
+		p("\tVMASKMOVPS (%s)(R12*1), Y14, Y15", r)
+		for i, ra := range a {
+			p("\tVMASKMOVPS (%s)(R12*1), Y14, Y12", ra)
+			p("\tVFMADD231PS Y12, Y15, Y%d", 4*i+j)
+		}
+	}
+	p("nt_reduce:")
+	// Row i's four sums: two rounds of pairwise adds within each 128-bit
+	// half leave [s0 s1 s2 s3] split over the halves; add the halves.
+	for i := range a {
+		y := 4 * i
+		p("\tVHADDPS Y%d, Y%d, Y12", y+1, y)
+		p("\tVHADDPS Y%d, Y%d, Y13", y+3, y+2)
+		p("\tVHADDPS Y13, Y12, Y12")
+		p("\tVEXTRACTF128 $1, Y12, X13")
+		p("\tVADDPS X13, X12, X12")
+		p("\tVMOVUPS X12, %d(R15)", 64+16*i)
+	}
+	flushOff()
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
 }
 
 // stream emits a loop over CX elements, 8 at a time, then a masked tail:
@@ -468,6 +562,7 @@ func main() {
 	for mr := 1; mr <= maxRows; mr++ {
 		gemmNN(mr)
 	}
+	gemmNT()
 	elementwise()
 	if err := os.WriteFile("avx2_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
