@@ -18,6 +18,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,12 +36,25 @@ func main() {
 	fixtures := flag.String("fixtures", "testdata/torch/mnist_ce_adam", "prefix of the .input.f32 and .ort.f32 files")
 	label := flag.String("label", "", "a label for the output line")
 	wait := flag.Duration("wait", 30*time.Second, "how long to wait for the server's /v2/health/ready first")
+	cpuprofile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "serveload:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := waitReady(*url, *wait); err != nil {
 		fmt.Fprintln(os.Stderr, "serveload:", err)
 		os.Exit(1)
 	}
 	if err := run(*url, *clients, *duration, *warmup, *bin, *pid, *fixtures, *label); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "serveload:", err)
 		os.Exit(1)
 	}

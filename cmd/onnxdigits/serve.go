@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -53,6 +54,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dynamic-batching", Value: true, Usage: "group concurrent requests into batches (--dynamic-batching=false runs each alone)"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "deadline of each request, queueing included"},
 			&cli.StringSliceFlag{Name: "name", Usage: "serve FILE under NAME (NAME=FILE; repeatable)"},
+			&cli.StringFlag{Name: "pprof", Usage: "also serve Go's profiles (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty"},
 			pixelRangeFlag(),
 			maxMemoryFlag(),
 		},
@@ -102,6 +104,11 @@ func runServe(c *cli.Context) error {
 	if _, _, err := net.SplitHostPort(c.String("addr")); err != nil {
 		return badUsage("--addr %q: %v", c.String("addr"), err)
 	}
+	if a := c.String("pprof"); a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return badUsage("--pprof %q: %v", a, err)
+		}
+	}
 
 	pr, err := pixelRange(c)
 	if err != nil {
@@ -136,6 +143,17 @@ func runServe(c *cli.Context) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
+	if a := c.String("pprof"); a != "" {
+		pl, err := net.Listen("tcp", a)
+		if err != nil {
+			l.Close()
+			srv.Shutdown(context.Background())
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer pl.Close()
+		go http.Serve(pl, profiles())
+		fmt.Fprintf(c.App.Writer, "profiles on http://%s/debug/pprof/\n", pl.Addr())
+	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
@@ -162,4 +180,16 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	return nil
+}
+
+// profiles serves net/http/pprof's handlers (on their own mux: the package's
+// registration on http.DefaultServeMux is never served).
+func profiles() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
