@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -104,29 +103,6 @@ func (p parameters) int(key string) (n int64, ok bool, err error) {
 	return n, true, nil
 }
 
-// decodeInferRequest reads an inference request: JSON, or JSON followed by
-// binary tensor data when headerLen >= 0 (the Inference-Header-Content-Length
-// header). It returns the request and the binary part.
-func decodeInferRequest(body []byte, headerLen int64) (*inferRequest, []byte, error) {
-	var bin []byte
-	if headerLen >= 0 {
-		if headerLen > int64(len(body)) {
-			return nil, nil, fmt.Errorf("Inference-Header-Content-Length %d is larger than the body (%d bytes)", headerLen, len(body))
-		}
-		body, bin = body[:headerLen], body[headerLen:]
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var req inferRequest
-	if err := dec.Decode(&req); err != nil {
-		return nil, nil, fmt.Errorf("the request is not a valid inference request object: %w", err)
-	}
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
-		return nil, nil, errors.New("the request has data after its JSON object (binary data needs the Inference-Header-Content-Length header)")
-	}
-	return &req, bin, nil
-}
-
 // datatypes that may carry an input, with their size in bytes.
 var inputDatatypes = map[string]int{"FP32": 4, "UINT8": 1}
 
@@ -226,32 +202,85 @@ func (p *dataParser) array(depth int) error {
 
 func (p *dataParser) number() error {
 	start := p.i
-	for p.i < len(p.b) && isNumberByte(p.b[p.i]) {
-		p.i++
-	}
-	tok := p.s[start:p.i]
-	if len(tok) == 0 || (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) {
+	n := jsonNumberLen(p.b[p.i:])
+	if n == 0 {
 		if p.i < len(p.b) {
 			return fmt.Errorf(`"data" holds a non-number at byte %d (%q)`, start, p.b[start])
 		}
 		return errors.New(`"data" ends early`)
 	}
+	p.i += n
+	tok := p.s[start:p.i]
 	if len(p.out) >= p.count {
 		return fmt.Errorf(`"data" has more values than the shape %v calls for (%d)`, p.shape, p.count)
 	}
-	v, err := strconv.ParseFloat(tok, 32)
-	if err != nil || math.IsInf(v, 0) {
+	v, ok := parseFloat32(tok)
+	if !ok {
 		return fmt.Errorf(`"data": %q is not a float32 number`, tok)
 	}
-	if p.uint8 && (v != math.Trunc(v) || v < 0 || v > 255) {
+	if p.uint8 && (v != float32(math.Trunc(float64(v))) || v < 0 || v > 255) {
 		return fmt.Errorf(`"data": %s is not a UINT8 value (0..255)`, tok)
 	}
-	p.out = append(p.out, float32(v))
+	p.out = append(p.out, v)
 	return nil
 }
 
-func isNumberByte(c byte) bool {
-	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+// parseFloat32 returns the float32 nearest the JSON number tok, as
+// strconv.ParseFloat(tok, 32) does; ok is false if it overflows float32.
+// Numbers of at most 7 significant digits and a decimal exponent within ±10
+// (a pixel such as 0.12156863 or 255) are computed exactly in float32
+// arithmetic, whose one rounding is the correct one (Clinger's fast path, which
+// strconv also takes, after a slower scan); the rest go to strconv.
+func parseFloat32(tok string) (float32, bool) {
+	i, neg := 0, false
+	if i < len(tok) && tok[i] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint32
+	digits, exp := 0, 0
+	for ; i < len(tok) && '0' <= tok[i] && tok[i] <= '9'; i++ {
+		if mant != 0 || tok[i] != '0' {
+			digits++
+		}
+		mant = mant*10 + uint32(tok[i]-'0')
+		if digits > 7 {
+			return slowFloat32(tok)
+		}
+	}
+	if i < len(tok) && tok[i] == '.' {
+		for i++; i < len(tok) && '0' <= tok[i] && tok[i] <= '9'; i++ {
+			if mant != 0 || tok[i] != '0' {
+				digits++
+			}
+			mant = mant*10 + uint32(tok[i]-'0')
+			exp--
+			if digits > 7 || exp < -10 {
+				return slowFloat32(tok)
+			}
+		}
+	}
+	if i < len(tok) {
+		return slowFloat32(tok) // an exponent
+	}
+	v := float32(mant) // exact: mant < 1e7 < 2^24
+	if exp < 0 {
+		v /= pow10f32[-exp] // exact divisor: 10^10 < 2^24 * 2^10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// pow10f32 holds 10^0 .. 10^10, each exact in float32.
+var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+func slowFloat32(tok string) (float32, bool) {
+	v, err := strconv.ParseFloat(tok, 32)
+	if err != nil || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return float32(v), true
 }
 
 // decodeBinary reads count little-endian values of datatype FP32 or UINT8.
