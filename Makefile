@@ -44,6 +44,8 @@ fuzz:
 	$(GO) test ./digits -run '^$$' -fuzz '^FuzzDecodeImage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./digits -run '^$$' -fuzz '^FuzzReadImage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./export -run '^$$' -fuzz '^FuzzDescribe$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./serve -run '^$$' -fuzz '^FuzzDecodeInferRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
+	$(GO) test ./serve -run '^$$' -fuzz '^FuzzParseFloat32$$' -fuzztime $(FUZZTIME)
 	# Each exec runs the whole predict command; minimizing a new input for the
 	# default 60 s stalls the run, so it is cut to 3 s.
 	$(GO) test ./cmd/onnxdigits -run '^$$' -fuzz '^FuzzPredictModel$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
