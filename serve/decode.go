@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -377,6 +378,12 @@ func (d *jsonDecoder) input(in *requestInput) error {
 		case bytes.EqualFold(key, []byte("parameters")):
 			return d.parameters(&in.Parameters, "inputs[].parameters")
 		case bytes.EqualFold(key, []byte("data")):
+			start := d.i
+			in.parsed = d.tensor(in.Shape, in.Datatype)
+			if in.parsed != nil {
+				in.Data = d.b[start:d.i]
+				return nil
+			}
 			raw, err := d.skip() // json.RawMessage: any value, null included
 			in.Data = raw
 			return err
@@ -400,6 +407,33 @@ func (d *jsonDecoder) output(out *requestOutput) error {
 		_, err := d.skip()
 		return err
 	})
+}
+
+// tensor reads the value at d.i as tensor data of shape and datatype, as
+// parseTensorData does, if it can: it returns nil (and leaves d.i) when the
+// data is anything else (the input's check then says why). The shape's count is
+// bounded by the bytes left, two a number, before anything is allocated.
+func (d *jsonDecoder) tensor(shape []int64, datatype string) *parsedData {
+	if d.b[d.i] != '[' || len(shape) == 0 || len(shape) > 8 || datatype != "FP32" && datatype != "UINT8" {
+		return nil
+	}
+	count, most := 1, (len(d.b)-d.i)/2+1
+	for _, n := range shape {
+		if n < 1 || n > int64(most) || count*int(n) > most {
+			return nil
+		}
+		count *= int(n)
+	}
+	dims := make([]int, len(shape))
+	for i, n := range shape {
+		dims[i] = int(n)
+	}
+	p := dataParser{b: d.b, i: d.i, shape: dims, uint8: datatype == "UINT8", out: make([]float32, 0, count), count: count}
+	if err := p.array(0); err != nil || len(p.out) != count {
+		return nil
+	}
+	d.i = p.i
+	return &parsedData{shape: slices.Clone(shape), datatype: datatype, values: p.out}
 }
 
 // decodeSlice reads an array into *s as encoding/json does: null sets nil;

@@ -44,11 +44,38 @@ func sameDecoding(t *testing.T, body []byte) {
 	t.Helper()
 	got, _, err := decodeInferRequest(body, -1)
 	want, _, wantErr := decodeReference(body, -1)
+	if err == nil {
+		for i, in := range got.Inputs {
+			if in.parsed != nil {
+				checkParsed(t, body, in)
+			}
+			got.Inputs[i].parsed = nil // encoding/json has no such field
+		}
+	}
 	switch {
 	case (err == nil) != (wantErr == nil):
 		t.Fatalf("body %.300q:\nfast decoder: %v\nencoding/json: %v", body, err, wantErr)
 	case err == nil && !reflect.DeepEqual(got, want):
 		t.Fatalf("body %.300q:\nfast decoder:  %#v\nencoding/json: %#v", body, got, want)
+	}
+}
+
+// checkParsed fails t unless the values the decoder read for in are what
+// parseTensorData reads from its data.
+func checkParsed(t *testing.T, body []byte, in requestInput) {
+	t.Helper()
+	pd := in.parsed
+	if !slices.Equal(pd.shape, in.Shape) || pd.datatype != in.Datatype {
+		return // a later key changed them: the handler parses again
+	}
+	shape, count := make([]int, len(in.Shape)), 1
+	for i, n := range in.Shape {
+		shape[i] = int(n)
+		count *= int(n)
+	}
+	want, err := parseTensorData(in.Data, shape, count, in.Datatype == "UINT8")
+	if err != nil || !slices.EqualFunc(pd.values, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+		t.Fatalf("body %.300q: the decoder read %v, parseTensorData %v (%v)", body, pd.values, want, err)
 	}
 }
 
@@ -69,7 +96,11 @@ var decodeCases = []string{
 	`{"inputs": [{"shape": [1, 2, 3]}, {"shape": null}]}`, `{"inputs": [{"shape": [1, 2], "shape": [null]}]}`,
 	`{"inputs": [{"shape": [1.0]}]}`, `{"inputs": [{"shape": [1e2]}]}`, `{"inputs": [{"shape": [-0]}]}`,
 	`{"inputs": [{"shape": [9223372036854775807]}]}`, `{"inputs": [{"shape": [9223372036854775808]}]}`, `{"inputs": [{"shape": ["1"]}]}`,
-	`{"inputs": [{"data": null}]}`, `{"inputs": [{"data": "abc"}]}`, `{"inputs": [{"data": [[1, 2], [3]]}]}`,
+	`{"inputs": [{"data": null}]}`, `{"inputs": [{"shape": [2], "datatype": "FP32", "data": [1, -0.5]}]}`,
+	`{"inputs": [{"shape": [2, 1], "datatype": "UINT8", "data": [[1], [255]], "shape": [1, 2]}]}`,
+	`{"inputs": [{"shape": [2], "datatype": "UINT8", "data": [1, 256]}]}`, `{"inputs": [{"shape": [2], "datatype": "FP32", "data": [1 2]}]}`,
+	`{"inputs": [{"shape": [3], "datatype": "FP32", "data": [1, 2]}]}`, `{"inputs": [{"shape": [1], "datatype": "FP32", "data": [1, "a"]}]}`,
+	`{"inputs": [{"shape": [1], "datatype": "FP32", "data": [1e39]}]}`, `{"inputs": [{"shape": [1], "datatype": "FP32", "data": [1], "data": [2]}]}`, `{"inputs": [{"data": "abc"}]}`, `{"inputs": [{"data": [[1, 2], [3]]}]}`,
 	`{"inputs": [{"data": [01]}]}`, `{"inputs": [{"data": [1.]}]}`, `{"inputs": [{"data": [.5]}]}`, `{"inputs": [{"data": [+1]}]}`,
 	`{"inputs": [{"data": [1e]}]}`, `{"inputs": [{"data": [1e+]}]}`, `{"inputs": [{"data": [-]}]}`, `{"inputs": [{"data": [NaN]}]}`,
 	`{"inputs": [{"data": [Infinity]}]}`, `{"inputs": [{"data": [1,]}]}`, `{"inputs": [{"data": [,1]}]}`, `{"inputs": [{"data": [1 2]}]}`,
@@ -148,15 +179,16 @@ func FuzzDecodeInferRequest(f *testing.F) {
 	})
 }
 
-// sameFloat32 fails t unless parseFloat32 and strconv.ParseFloat(tok, 32)
-// agree bit for bit on the JSON number tok (overflow: both refuse).
+// sameFloat32 fails t unless scanFloat32 reads all of the JSON number tok
+// and agrees with strconv.ParseFloat(tok, 32) bit for bit (overflow: both
+// refuse).
 func sameFloat32(t *testing.T, tok string) {
 	t.Helper()
-	got, ok := parseFloat32(tok)
+	got, n, ok := scanFloat32([]byte(tok + ","))
 	want, err := strconv.ParseFloat(tok, 32)
 	wantOK := err == nil && !math.IsInf(want, 0)
-	if ok != wantOK || ok && math.Float32bits(got) != math.Float32bits(float32(want)) {
-		t.Fatalf("%q: parseFloat32 %v (%v), strconv %v (%v)", tok, got, ok, float32(want), err)
+	if n != len(tok) || ok != wantOK || ok && math.Float32bits(got) != math.Float32bits(float32(want)) {
+		t.Fatalf("%q: scanFloat32 %v (length %d, %v), strconv %v (%v)", tok, got, n, ok, float32(want), err)
 	}
 }
 
@@ -167,7 +199,7 @@ var floatCases = []string{
 	"0.9999999", "0.99999999", "1.0000001", "5e-324", "1e400", "0e999", "-0e-999", "100000000000000000000",
 }
 
-// TestParseFloat32 checks the fast path against strconv on numbers at its
+// TestParseFloat32 checks scanFloat32's fast path against strconv on numbers at its
 // edges (7 and 8 digits, 10^-10 and 10^-11, subnormals, overflow) and on every
 // fixture pixel as JSON writes it.
 func TestParseFloat32(t *testing.T) {
@@ -187,12 +219,16 @@ func TestParseFloat32(t *testing.T) {
 	}
 }
 
-// FuzzParseFloat32 holds parseFloat32 to strconv on any JSON number.
+// FuzzParseFloat32 holds scanFloat32 to strconv on any JSON number, and to
+// jsonNumberLen on what is a number.
 func FuzzParseFloat32(f *testing.F) {
 	for _, tok := range floatCases {
 		f.Add(tok)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
+		if _, n, _ := scanFloat32([]byte(tok)); n != jsonNumberLen([]byte(tok)) {
+			t.Fatalf("%q: scanFloat32 reads %d bytes, jsonNumberLen %d", tok, n, jsonNumberLen([]byte(tok)))
+		}
 		if tok == "" || jsonNumberLen([]byte(tok)) != len(tok) {
 			return
 		}

@@ -347,6 +347,10 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 		if in.Data == nil {
 			return nil, 0, errors.New(`the input has no "data"`)
 		}
+		if pd := in.parsed; pd != nil && pd.datatype == in.Datatype && slices.Equal(pd.shape, in.Shape) {
+			data = pd.values // the decoder read it
+			break
+		}
 		data, err = parseTensorData(in.Data, shape, count, in.Datatype == "UINT8")
 		if err != nil {
 			return nil, 0, err

@@ -183,6 +183,14 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 	errs, busy := 0, 0
 	var firstErr error
 	var wg sync.WaitGroup
+	// The CPU time the server and this process use while measured.
+	var serverCPU, ownCPU [2]time.Duration
+	go func() {
+		time.Sleep(time.Until(measureFrom))
+		serverCPU[0], ownCPU[0] = cpuTime(pid), cpuTime(os.Getpid())
+		time.Sleep(time.Until(stop))
+		serverCPU[1], ownCPU[1] = cpuTime(pid), cpuTime(os.Getpid())
+	}()
 	for c := range clients {
 		wg.Add(1)
 		go func() {
@@ -242,6 +250,16 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 	if pid > 0 {
 		out["server_peak_rss_mb"] = peakRSS(pid)
 	}
+	time.Sleep(time.Until(stop.Add(50 * time.Millisecond))) // the CPU readings are taken
+	if len(lat) > 0 && serverCPU[1] > 0 {
+		perRequest := func(cpu [2]time.Duration) float64 {
+			return math.Round(float64((cpu[1]-cpu[0]).Microseconds())/float64(len(lat)+busy+errs)*10) / 10
+		}
+		if pid > 0 {
+			out["server_cpu_us_per_request"] = perRequest(serverCPU)
+		}
+		out["client_cpu_us_per_request"] = perRequest(ownCPU)
+	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		out["loadavg"] = strings.Join(strings.Fields(string(load))[:3], " ")
 	}
@@ -266,6 +284,27 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return -1
+}
+
+// cpuTime returns the user and system CPU time a process has used so far
+// (/proc/PID/stat, in clock ticks of 10 ms), 0 if it cannot be read.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: state is
+	// field 3, utime 14 and stime 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // waitReady polls the server's readiness endpoint (the URL up to /v2/).

@@ -1,0 +1,204 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// parseTensorData reads the JSON "data" of a tensor of the given shape, flat or
+// nested as the shape, into count values. uint8 requires integers in 0..255;
+// otherwise any finite number that fits float32.
+func parseTensorData(raw []byte, shape []int, count int, uint8 bool) ([]float32, error) {
+	p := dataParser{b: raw, shape: shape, uint8: uint8, out: make([]float32, 0, count), count: count}
+	p.space()
+	if p.i >= len(p.b) || p.b[p.i] != '[' {
+		return nil, errors.New(`"data" must be an array`)
+	}
+	if err := p.array(0); err != nil {
+		return nil, err
+	}
+	if p.space(); p.i != len(p.b) {
+		return nil, errors.New(`"data" has trailing bytes`)
+	}
+	if len(p.out) != count {
+		return nil, fmt.Errorf(`"data" has %d values, the shape %v calls for %d`, len(p.out), shape, count)
+	}
+	return p.out, nil
+}
+
+// dataParser reads tensor data from b at i. It accepts only JSON: its white
+// space, numbers and arrays.
+type dataParser struct {
+	b     []byte
+	i     int
+	shape []int
+	uint8 bool
+	out   []float32
+	count int
+}
+
+func (p *dataParser) space() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
+		p.i++
+	}
+}
+
+func (p *dataParser) array(depth int) error {
+	if depth >= len(p.shape) {
+		return fmt.Errorf(`"data" is nested deeper than the shape %v`, p.shape)
+	}
+	p.i++ // '['
+	n, nested := 0, false
+	for {
+		p.space()
+		if p.i >= len(p.b) {
+			return errors.New(`"data" ends early`)
+		}
+		if p.b[p.i] == ']' && n == 0 {
+			p.i++
+			break
+		}
+		if p.b[p.i] == '[' {
+			if n > 0 && !nested {
+				return errors.New(`"data" mixes numbers and arrays`)
+			}
+			nested = true
+			if err := p.array(depth + 1); err != nil {
+				return err
+			}
+		} else {
+			if nested {
+				return errors.New(`"data" mixes numbers and arrays`)
+			}
+			if err := p.number(); err != nil {
+				return err
+			}
+		}
+		n++
+		p.space()
+		if p.i >= len(p.b) {
+			return errors.New(`"data" ends early`)
+		}
+		if p.b[p.i] == ',' {
+			p.i++
+			continue
+		}
+		if p.b[p.i] != ']' {
+			return fmt.Errorf(`"data": unexpected %q`, p.b[p.i])
+		}
+		p.i++
+		break
+	}
+	switch {
+	case nested && n != p.shape[depth]:
+		return fmt.Errorf(`"data": %d arrays at depth %d, the shape %v calls for %d`, n, depth, p.shape, p.shape[depth])
+	case !nested && depth > 0 && (depth != len(p.shape)-1 || n != p.shape[depth]):
+		return fmt.Errorf(`"data": %d numbers at depth %d do not follow the shape %v`, n, depth, p.shape)
+	}
+	return nil
+}
+
+func (p *dataParser) number() error {
+	start := p.i
+	v, n, ok := scanFloat32(p.b[p.i:])
+	if n == 0 {
+		if p.i < len(p.b) {
+			return fmt.Errorf(`"data" holds a non-number at byte %d (%q)`, start, p.b[start])
+		}
+		return errors.New(`"data" ends early`)
+	}
+	p.i += n
+	if len(p.out) >= p.count {
+		return fmt.Errorf(`"data" has more values than the shape %v calls for (%d)`, p.shape, p.count)
+	}
+	if !ok {
+		return fmt.Errorf(`"data": %q is not a float32 number`, p.b[start:p.i])
+	}
+	if p.uint8 && (v != float32(math.Trunc(float64(v))) || v < 0 || v > 255) {
+		return fmt.Errorf(`"data": %s is not a UINT8 value (0..255)`, p.b[start:p.i])
+	}
+	p.out = append(p.out, v)
+	return nil
+}
+
+// scanFloat32 reads the JSON number b starts with and returns the float32
+// nearest it, as strconv.ParseFloat(number, 32) does, and its length: n is 0
+// when b does not start with a JSON number
+// (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), ok is false when the number
+// overflows float32.
+//
+// A number of at most 7 significant digits and no exponent, with at most 10
+// digits after the point (a pixel such as 0.12156863 or 255), is computed in
+// float32 arithmetic: the digits and 10^k are exact in float32, so the one
+// rounding of the division is the correct one (Clinger's fast path, which
+// strconv takes too after a more general scan). The rest go to strconv.
+func scanFloat32(b []byte) (v float32, n int, ok bool) {
+	i, neg := 0, false
+	if i < len(b) && b[i] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint32
+	digits, exp, fast := 0, 0, true
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+			if fast {
+				mant = mant*10 + uint32(b[i]-'0')
+				digits++
+				fast = digits <= 7
+			}
+		}
+	default:
+		return 0, 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0, 0, false
+		}
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+			if fast {
+				if mant != 0 || b[i] != '0' {
+					digits++
+				}
+				mant = mant*10 + uint32(b[i]-'0')
+				exp--
+				fast = digits <= 7 && exp >= -10
+			}
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		fast = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return 0, 0, false
+		}
+		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+		}
+	}
+	if !fast {
+		f, err := strconv.ParseFloat(string(b[:i]), 32)
+		if err != nil || math.IsInf(f, 0) {
+			return 0, i, false
+		}
+		return float32(f), i, true
+	}
+	v = float32(mant) // exact: mant < 10^7 < 2^24
+	if exp < 0 {
+		v /= pow10f32[-exp] // exact: 10^10 = 2^10 * 5^10, 5^10 < 2^24
+	}
+	if neg {
+		v = -v
+	}
+	return v, i, true
+}
+
+// pow10f32 holds 10^0 .. 10^10, each exact in float32.
+var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
