@@ -3,7 +3,6 @@ package serve
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,17 +156,44 @@ func (s *Server) modelConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, TritonConfig(m.name, m.info, s.cfg.MaxBatch, s.cfg.BatchDelay))
 }
 
-// readBody reads the body, at most MaxBodyBytes (413 beyond).
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+// readBody reads the body, at most MaxBodyBytes (413 beyond), appending it to
+// buf (which it grows as the bytes arrive, not by the declared length).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	if n := r.ContentLength; n > 0 && int64(cap(buf)) <= n && n < 64<<10 {
+		buf = slices.Grow(buf, int(n)+1) // +1: room to read the end
+	}
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 512)
+		}
+		var n int
+		n, err = rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	switch {
+	case err == io.EOF:
+		return buf, nil
+	case errors.As(err, &tooLarge):
 		return nil, httpErrorf(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", tooLarge.Limit)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the body: %w", err)
+	return nil, fmt.Errorf("reading the body: %w", err)
+}
+
+// getBuffer takes a buffer from the pool; putBuffer returns it unless it
+// has grown past 1 MiB (a rare large request or answer is not kept).
+func getBuffer() *[]byte { return buffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		*b = (*b)[:0]
+		buffers.Put(b)
 	}
-	return body, nil
 }
 
 // run queues a job for m and waits for its predictions, within the request's
@@ -199,11 +225,14 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	body, err := s.readBody(w, r)
+	in := getBuffer()
+	defer putBuffer(in)
+	body, err := s.readBody(w, r, (*in)[:0])
 	if err != nil {
 		fail(w, err)
 		return
 	}
+	*in = body
 	headerLen := int64(-1)
 	if h := r.Header.Get("Inference-Header-Content-Length"); h != "" {
 		headerLen, err = strconv.ParseInt(h, 10, 64)
@@ -274,13 +303,17 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Outputs = append(resp.Outputs, out)
 	}
-	if blob == nil {
-		writeJSON(w, http.StatusOK, resp)
-		return
-	}
-	header, err := json.Marshal(resp)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	header, err := appendInferResponse((*buf)[:0], &resp)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	*buf = header
+	if blob == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(header)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

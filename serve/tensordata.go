@@ -129,17 +129,22 @@ func (p *dataParser) number() error {
 // (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?), ok is false when the number
 // overflows float32.
 //
-// A number of at most 7 significant digits and no exponent, with at most 10
-// digits after the point (a pixel such as 0.12156863 or 255), is computed in
-// float32 arithmetic: the digits and 10^k are exact in float32, so the one
-// rounding of the division is the correct one (Clinger's fast path, which
-// strconv takes too after a more general scan). The rest go to strconv.
+// Numbers without an exponent, with at most 15 significant digits and 22
+// after the point (what JSON encoders write for float32 values: 0.12156863,
+// 0.121568635, 255) take a fast path. The digits m and 10^k are exact in
+// float64, so m/10^k rounded to float64 is the correct rounding of the
+// decimal (Clinger's fast path, which strconv takes too after a more general
+// scan). Rounding that to float32 is the correct float32 unless the float64
+// lies exactly halfway between two float32 values (rounding is monotonic and
+// those midpoints are float64 values, so the decimal and its float64 are on
+// the same side of every other midpoint); that case, and every other number,
+// goes to strconv.
 func scanFloat32(b []byte) (v float32, n int, ok bool) {
 	i, neg := 0, false
 	if i < len(b) && b[i] == '-' {
 		neg, i = true, 1
 	}
-	var mant uint32
+	var mant uint64
 	digits, exp, fast := 0, 0, true
 	switch {
 	case i < len(b) && b[i] == '0':
@@ -147,9 +152,9 @@ func scanFloat32(b []byte) (v float32, n int, ok bool) {
 	case i < len(b) && '1' <= b[i] && b[i] <= '9':
 		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
 			if fast {
-				mant = mant*10 + uint32(b[i]-'0')
+				mant = mant*10 + uint64(b[i]-'0')
 				digits++
-				fast = digits <= 7
+				fast = digits <= 15
 			}
 		}
 	default:
@@ -165,9 +170,9 @@ func scanFloat32(b []byte) (v float32, n int, ok bool) {
 				if mant != 0 || b[i] != '0' {
 					digits++
 				}
-				mant = mant*10 + uint32(b[i]-'0')
+				mant = mant*10 + uint64(b[i]-'0')
 				exp--
-				fast = digits <= 7 && exp >= -10
+				fast = digits <= 15 && exp >= -22
 			}
 		}
 	}
@@ -183,22 +188,25 @@ func scanFloat32(b []byte) (v float32, n int, ok bool) {
 		for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
 		}
 	}
-	if !fast {
-		f, err := strconv.ParseFloat(string(b[:i]), 32)
-		if err != nil || math.IsInf(f, 0) {
-			return 0, i, false
+	if fast {
+		f := float64(mant) / pow10f64[-exp] // mant < 10^15 < 2^53: exact operands
+		// 0 < f < 10^15 is a normal float32 magnitude; the 29 bits below a
+		// float32's 24-bit significand are 1000...0 at a midpoint.
+		if bits := math.Float64bits(f); bits&(1<<29-1) != 1<<28 {
+			v = float32(f)
+			if neg {
+				v = -v
+			}
+			return v, i, true
 		}
-		return float32(f), i, true
 	}
-	v = float32(mant) // exact: mant < 10^7 < 2^24
-	if exp < 0 {
-		v /= pow10f32[-exp] // exact: 10^10 = 2^10 * 5^10, 5^10 < 2^24
+	f, err := strconv.ParseFloat(string(b[:i]), 32)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, i, false
 	}
-	if neg {
-		v = -v
-	}
-	return v, i, true
+	return float32(f), i, true
 }
 
-// pow10f32 holds 10^0 .. 10^10, each exact in float32.
-var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+// pow10f64 holds 10^0 .. 10^22, each exact in float64.
+var pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
