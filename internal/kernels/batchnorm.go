@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 func AddTo[T Float](dst, src []T) {
 	src = src[:len(dst)]
 	for i := range dst {
@@ -83,6 +85,10 @@ func GradSums[T Float](x, dy, y []T, mean T) (s0, s1 T) {
 		a, b := vGradSums32(&x32[0], &any(dy).([]float32)[0], yp, len(x32), float32(mean))
 		return T(a), T(b)
 	}
+	if x32, ok := any(x).([]float32); ok && y != nil {
+		a, b := gradSumsMasked32(x32, any(dy).([]float32), any(y).([]float32), float32(mean))
+		return T(a), T(b)
+	}
 	if y != nil {
 		y = y[:len(x)]
 		for i, v := range x {
@@ -100,6 +106,40 @@ func GradSums[T Float](x, dy, y []T, mean T) (s0, s1 T) {
 	return s0, s1
 }
 
+// The portable float32 forms of the masked loops (the backward pass of a
+// batch norm followed by a ReLU) select without a branch: whether y > 0 is
+// as good as random across a feature map, and a branch on it mispredicted
+// about half the time. maskedBits returns the bits of d where y > 0, else 0,
+// which the compiler does with a conditional move.
+func maskedBits(d, y float32) float32 {
+	b := math.Float32bits(d)
+	if !(y > 0) {
+		b = 0
+	}
+	return math.Float32frombits(b)
+}
+
+// gradSumsMasked32 is GradSums with a mask on the portable path, in two
+// interleaved sums each, so that the adds do not wait on one another.
+func gradSumsMasked32(x, dy, y []float32, mean float32) (s0, s1 float32) {
+	dy, y = dy[:len(x)], y[:len(x)]
+	var t0, t1, u0, u1 float32
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		d0, d1 := maskedBits(dy[i], y[i]), maskedBits(dy[i+1], y[i+1])
+		t0 += d0
+		t1 += d1
+		u0 += d0 * (x[i] - mean)
+		u1 += d1 * (x[i+1] - mean)
+	}
+	if i < len(x) {
+		d := maskedBits(dy[i], y[i])
+		t0 += d
+		u0 += d * (x[i] - mean)
+	}
+	return t0 + t1, u0 + u1
+}
+
 // BNDx sets dx = a·dz + b·x + c, dz = dy masked by y > 0 when y is non-nil.
 func BNDx[T Float](x, dy, y, dx []T, a, b, c T) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
@@ -113,6 +153,14 @@ func BNDx[T Float](x, dy, y, dx []T, a, b, c T) {
 	}
 	if y != nil {
 		y = y[:len(x)]
+		if x32, ok := any(x).([]float32); ok {
+			dy32, y32, dx32 := any(dy).([]float32), any(y).([]float32), any(dx).([]float32)
+			a, b, c := float32(a), float32(b), float32(c)
+			for i, v := range x32 {
+				dx32[i] = a*maskedBits(dy32[i], y32[i]) + b*v + c
+			}
+			return
+		}
 		for i, v := range x {
 			d := dy[i]
 			if !(y[i] > 0) {
