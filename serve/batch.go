@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -93,9 +94,14 @@ func (b *batcher) close() {
 }
 
 // work takes a first job, then, with batching, more of the same kind until
-// maxBatch examples, and runs them as one batch. It waits up to delay for more
-// only while another batch runs (its clients are about to send again); on an
-// idle server a lone request runs at once, with what is queued already.
+// maxBatch examples, and runs them as one batch. Before it looks for more it
+// yields once to the goroutines ready to run: a handler hands its job over and
+// blocks, and the runtime runs the worker it woke at once (the channel
+// hand-off), so without the yield every job would run alone while the other
+// handlers, decoding their requests, wait for a processor (measured: batches
+// of 1.7 on average at 64 clients, 9 with the yield). It waits up to delay for
+// more only while another batch runs (its clients are about to send again); on
+// an idle server a lone request runs at once, with what is queued already.
 func (b *batcher) work() {
 	var held *job // a job that did not fit the last batch
 	for {
@@ -110,6 +116,8 @@ func (b *batcher) work() {
 		}
 		batch, n := []*job{first}, first.n
 		if b.batching {
+			runtime.Gosched() // the handlers ready to run queue their jobs
+
 			var timeout <-chan time.Time
 			var timer *time.Timer
 			if b.delay > 0 && b.running.Load() > 0 {
