@@ -77,6 +77,11 @@ func pool2DPlane(g *PoolGeom, x, y []float32) {
 		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W {
 		// The common 2x2 stride-2 max pool without padding: every window is
 		// inside the input.
+		if g.OH > 0 && g.OW > 0 && vector() {
+			if maxPool2Vector(x, y, g.OW, g.OH, W) {
+				return
+			}
+		}
 		for oy := range g.OH {
 			r0 := x[2*oy*W : 2*oy*W+2*g.OW]
 			r1 := x[(2*oy+1)*W : (2*oy+1)*W+2*g.OW]
@@ -132,6 +137,31 @@ func pool2DPlane(g *PoolGeom, x, y []float32) {
 			}
 		}
 	}
+}
+
+// maxPool2Vector is the 2x2 stride-2 max pool of the plane x (rows of w) into
+// y (oh, ow) on the assembly path (pool_amd64.s). It reports false when an
+// input was NaN, where the result is not Go's max: the caller pools the plane
+// again.
+func maxPool2Vector(x, y []float32, ow, oh, w int) bool {
+	_ = x[(2*oh-1)*w+2*ow-1]
+	_ = y[oh*ow-1]
+	if avx512 {
+		return maxPool2Plane32(&x[0], &y[0], ow, oh, w) == 0
+	}
+	if maxPool2Plane32AVX2(&x[0], &y[0], ow, oh, w) != 0 {
+		return false
+	}
+	for oy := range oh { // the last ow%8 outputs of each row
+		r0, r1, row := x[2*oy*w:], x[(2*oy+1)*w:], y[oy*ow:(oy+1)*ow]
+		for ox := ow &^ 7; ox < ow; ox++ {
+			row[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+			if row[ox] != row[ox] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Pool2DNaive is Pool2D's reference: every window position checked one by one

@@ -25,7 +25,9 @@ func outSize(in, k, s, d, pb, pe int, ceil bool) int {
 // inputs, windows larger than the input, padding on one side only, dilation,
 // ceil mode, count_include_pad, planes split across goroutines. Max pooling
 // must match exactly; averages to 1e-6 relative (float32 sums against float64).
-func TestPool2DMatchesNaive(t *testing.T) {
+func TestPool2DMatchesNaive(t *testing.T) { forEachPath(t, testPool2DMatchesNaive) }
+
+func testPool2DMatchesNaive(t *testing.T) {
 	type geom struct{ h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr int }
 	cases := []geom{
 		{28, 28, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0}, // LeNet's pool (the 2x2 fast path)
@@ -68,6 +70,51 @@ func TestPool2DMatchesNaive(t *testing.T) {
 						}
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestMaxPool2Exact checks the 2x2 stride-2 max pool bit for bit against
+// Go's max on every path: widths around the vector steps (tails), odd input
+// sizes, and planes holding NaNs (either sign), infinities, both zeros and
+// subnormals.
+func TestMaxPool2Exact(t *testing.T) { forEachPath(t, testMaxPool2Exact) }
+
+func testMaxPool2Exact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), math.Float32frombits(0xffc00000), 1e-45, -1e-45, math.MaxFloat32, -math.MaxFloat32}
+	for _, w := range []int{2, 3, 15, 16, 17, 31, 32, 33, 34, 47, 64, 65} {
+		for _, h := range []int{2, 3, 6} {
+			for _, mix := range []string{"plain", "zeros", "special"} {
+				g := &PoolGeom{N: 1, C: 2, H: h, W: w, OH: h / 2, OW: w / 2, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1}
+				x := make([]float32, g.C*h*w)
+				for i := range x {
+					x[i] = rng.Float32()*2 - 1
+					switch {
+					case mix == "zeros" && rng.IntN(2) == 0:
+						x[i] = specials[rng.IntN(2)]
+					case mix == "special" && rng.IntN(4) == 0:
+						x[i] = specials[rng.IntN(len(specials))]
+					}
+				}
+				got := make([]float32, g.C*g.OH*g.OW)
+				Pool2D(g, x, got)
+				for c := range g.C {
+					for oy := range g.OH {
+						for ox := range g.OW {
+							r := x[(c*h+2*oy)*w:]
+							r1 := x[(c*h+2*oy+1)*w:]
+							want := max(r[2*ox], r[2*ox+1], r1[2*ox], r1[2*ox+1])
+							v := got[(c*g.OH+oy)*g.OW+ox]
+							same := math.Float32bits(v) == math.Float32bits(want) || (v != v && want != want)
+							if !same {
+								t.Fatalf("w %d h %d %s: y[%d,%d,%d] = %v (%#x), want %v (%#x)", w, h, mix, c, oy, ox, v, math.Float32bits(v), want, math.Float32bits(want))
+							}
+						}
+					}
+				}
 			}
 		}
 	}
