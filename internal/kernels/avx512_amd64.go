@@ -87,20 +87,25 @@ func need(s []float32, n int, what string) {
 }
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNPacked(false, m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
+	gemmNNPacked(false, m, n, k, a, lda, b, ldb, nil, c, ldc, acc, bias, relu)
 }
 
 // gemmNNPacked is GemmNN on an assembly path's micro-kernels (AVX2's when avx2
 // is set, else AVX-512's): rows of A in blocks of at most the path's row count,
 // each packed into a panel, k in pieces that fit it. The kernels are called
-// directly, not through a func value, so the panel stays on the stack.
-func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+// directly, not through a func value, so the panel stays on the stack. With
+// rows non-nil, B row p is b[rows[p]:] (GemmNNRows) and ldb is unused.
+func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, rows []int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 	if k == 0 {
 		gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 		return
 	}
 	need(a, (m-1)*lda+k, "A")
-	need(b, (k-1)*ldb+n, "B")
+	if rows != nil {
+		needRows(b, rows[:k], n)
+	} else {
+		need(b, (k-1)*ldb+n, "B")
+	}
 	need(c, (m-1)*ldc+n, "C")
 	flags := 0
 	if acc {
@@ -151,9 +156,12 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 				}
 				ap = &stack[0]
 			}
-			if avx2 {
+			switch {
+			case rows != nil:
+				gemmNNRowsBlock(avx2, mr, k1-k0, n, ap, &b[0], &rows[k0], &c[i0*ldc], ldc, bp, f)
+			case avx2:
 				gemmNNBlockAVX2(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
-			} else {
+			default:
 				gemmNNBlock(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
 			}
 		}

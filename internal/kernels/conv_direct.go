@@ -14,6 +14,11 @@ package kernels
 //     and C·kH such products accumulate into the output. When the conv has no
 //     padding and Wp equals the input width, the image is its own padded
 //     copy and nothing is copied at all.
+//   - ConvImplicit: with stride 1 on an assembly path, the same padded image
+//     and wide output, but one GemmNNRows whose B rows are those runs of the
+//     padded image: the GEMM of im2col with the same kernels, packing and
+//     order of sums, so each output is bit-identical to ConvIm2col's, without
+//     the column matrix and without ConvShifted's C·kH passes over the output.
 //   - ConvIm2col: Im2col into scratch, then one GemmNN (any stride).
 //
 // ConvNaive, the direct definition summed in float64, is the reference all
@@ -23,9 +28,10 @@ package kernels
 type ConvAlgo uint8
 
 const (
-	ConvIm2col  ConvAlgo = iota // Im2col, then one GemmNN
-	Conv1x1                     // one GemmNN on the image (g.Direct())
-	ConvShifted                 // C·kH GemmNNs on shifted rows of the padded image
+	ConvIm2col   ConvAlgo = iota // Im2col, then one GemmNN
+	Conv1x1                      // one GemmNN on the image (g.Direct())
+	ConvShifted                  // C·kH GemmNNs on shifted rows of the padded image
+	ConvImplicit                 // one GemmNNRows on rows of the padded image
 )
 
 func (a ConvAlgo) String() string {
@@ -34,35 +40,49 @@ func (a ConvAlgo) String() string {
 		return "1x1"
 	case ConvShifted:
 		return "shifted"
+	case ConvImplicit:
+		return "implicit"
 	default:
 		return "im2col"
 	}
 }
 
-// maxShiftedProducts bounds C·kH for ConvShifted: each of its products reads
-// and writes the whole output once, so beyond a few the extra passes cost
-// more than im2col saves. Measured per image on AVX-512 (BenchmarkConvImage):
-// 1 channel 5x5 pad 2 on 28x28 with 6-16 filters (5 products) 2.1x-1.5x
-// faster than im2col; 3 channels 3x3 pad 1 (9 products) even; 2 or 6
-// channels 5x5 on 14x14 (10, 30 products) 1.1x slower.
+// Measured per image on AVX-512 (BenchmarkConvImage; us for im2col /
+// shifted / implicit): the PyTorch LeNet's first layer (1 channel, 6
+// filters, 5x5 pad 2, 28x28) 9.6 / 3.8 / 3.4, its second (6 channels, 16
+// filters, 5x5 on 14x14) 10.5 / 12.7 / 8.4, the paper's layer (1 channel, 20
+// filters, 5x5 on 28x28) 6.8 / 10.2 / 7.6, 3 channels 3x3 pad 1 with 16
+// filters on 28x28 about even for im2col and shifted.
+
+// maxSmallFilters bounds M for ConvShifted and ConvImplicit. With few filters
+// each column value of im2col feeds only M multiply-adds, so building the
+// column matrix costs as much as the product; with more, the product
+// dominates and im2col's columns, exactly oH*oW wide where the wide output
+// has (kW-1)·dW extra per row, win (the paper's 20 filters). Its layer thus
+// stays on im2col + GemmNN, as before.
+const maxSmallFilters = 16
+
+// maxShiftedProducts bounds C·kH for ConvShifted (on the portable path): each
+// of its products reads and writes the whole output once, so beyond a few
+// the passes cost more than im2col saves (the LeNet's second layer: 30).
 const maxShiftedProducts = 8
 
-// maxShiftedFilters bounds M for ConvShifted. With few filters each column
-// value of im2col feeds only M multiply-adds, so building the column matrix
-// costs as much as the product (the PyTorch LeNet's first layer: 6 filters);
-// with more, the product dominates (the paper's 20-filter layer: im2col 1.3x
-// faster). It also keeps the paper's layer on im2col + GemmNN, so its sums,
-// exports and trained weights stay bit-identical: the shifted form adds the
-// same terms in another order.
-const maxShiftedFilters = 16
+// maxImplicitK bounds C·kH·kW for ConvImplicit (its row table is on the
+// stack).
+const maxImplicitK = 1024
 
-// Algo returns the algorithm ConvImage runs for g.
+// Algo returns the algorithm ConvImage runs for g: 1x1 convs as one product;
+// stride 1 with at most maxSmallFilters filters and a wide output at most
+// twice the output implicit on the assembly paths, shifted on the portable
+// path when C·kH is small; everything else im2col.
 func (g *ConvGeom) Algo() ConvAlgo {
+	small := g.SH == 1 && g.SW == 1 && g.M <= maxSmallFilters && g.KW*g.KH > 1 && g.shiftedWidth() <= 2*g.OW
 	switch {
 	case g.Direct():
 		return Conv1x1
-	case g.SH == 1 && g.SW == 1 && g.C*g.KH <= maxShiftedProducts && g.M <= maxShiftedFilters &&
-		g.KW > 1 && g.shiftedWidth() <= 2*g.OW:
+	case small && vector() && g.K() <= maxImplicitK:
+		return ConvImplicit
+	case small && g.C*g.KH <= maxShiftedProducts:
 		return ConvShifted
 	default:
 		return ConvIm2col
@@ -77,7 +97,7 @@ func (g *ConvGeom) ConvScratch() int {
 	switch g.Algo() {
 	case Conv1x1:
 		return 0
-	case ConvShifted:
+	case ConvShifted, ConvImplicit:
 		return g.shiftedScratch()
 	default:
 		return g.K() * g.P()
@@ -94,6 +114,8 @@ func ConvImage[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) 
 		GemmNN(g.M, g.P(), g.K(), w, g.K(), x, g.P(), y, g.P(), false, bias, relu)
 	case ConvShifted:
 		convShifted(g, x, w, bias, y, relu, scratch)
+	case ConvImplicit:
+		convImplicit(g, x, w, bias, y, relu, scratch)
 	default:
 		convIm2col(g, x, w, bias, y, relu, scratch)
 	}
@@ -151,6 +173,35 @@ func convShifted[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T
 			GemmNN(g.M, n, g.KW, w[(c*g.KH+ky)*g.KW:], K, src[c*plane+ky*g.DH*wp:], g.DW, out, ldc, !first, b, relu && last)
 		}
 	}
+	if wp != g.OW {
+		CopyRows(y, out, g.OW, g.M*g.OH, g.OW, wp)
+	}
+}
+
+func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) {
+	hp, wp, copyX := g.shiftedGeom()
+	src, plane := x, g.H*g.W
+	if copyX {
+		plane = hp * wp
+		src = scratch[:g.C*plane]
+		scratch = scratch[g.C*plane:]
+		padImage(g, x, src, hp, wp)
+	}
+	out, ldc := y, g.P()
+	if wp != g.OW {
+		ldc = g.OH * wp
+		out = scratch[:g.M*ldc]
+	}
+	var table [maxImplicitK]int
+	rows := table[:0]
+	for c := range g.C {
+		for ky := range g.KH {
+			for kx := range g.KW {
+				rows = append(rows, c*plane+ky*g.DH*wp+kx*g.DW)
+			}
+		}
+	}
+	GemmNNRows(g.M, (g.OH-1)*wp+g.OW, g.K(), w, g.K(), src, rows, out, ldc, false, bias, relu)
 	if wp != g.OW {
 		CopyRows(y, out, g.OW, g.M*g.OH, g.OW, wp)
 	}

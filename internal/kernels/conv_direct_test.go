@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -44,7 +45,7 @@ func testConvImage(t *testing.T) {
 		bias := randSlice[float32](rng, g.M)
 		algos := []ConvAlgo{ConvIm2col}
 		if g.SH == 1 && g.SW == 1 {
-			algos = append(algos, ConvShifted)
+			algos = append(algos, ConvShifted, ConvImplicit)
 		}
 		if g.Direct() {
 			algos = append(algos, Conv1x1)
@@ -95,20 +96,28 @@ func convWith[T Float](a ConvAlgo, g *ConvGeom, x, w, bias, y []T, relu bool, sc
 		GemmNN(g.M, g.P(), g.K(), w, g.K(), x, g.P(), y, g.P(), false, bias, relu)
 	case ConvShifted:
 		convShifted(g, x, w, bias, y, relu, scratch)
+	case ConvImplicit:
+		convImplicit(g, x, w, bias, y, relu, scratch)
 	default:
 		convIm2col(g, x, w, bias, y, relu, scratch)
 	}
 }
 
 // TestConvAlgo pins the choice for the shapes the benchmarks and the paper
-// run: the PyTorch LeNet's first layer goes shifted; its second (30
-// products), the paper's 20-filter layer (its results bit-identical to
-// before), 3 channels 3x3 and strided convs stay on im2col.
-func TestConvAlgo(t *testing.T) {
-	for i, want := range []ConvAlgo{ConvShifted, ConvIm2col, ConvIm2col, ConvIm2col} {
+// run: on the assembly paths both PyTorch LeNet layers go implicit; on the
+// portable path its first goes shifted and its second (30 products) im2col.
+// The paper's 20-filter layer and strided convs stay on im2col everywhere.
+func TestConvAlgo(t *testing.T) { forEachPath(t, testConvAlgo) }
+
+func testConvAlgo(t *testing.T) {
+	want := []ConvAlgo{ConvShifted, ConvIm2col, ConvIm2col, ConvIm2col}
+	if vector() {
+		want = []ConvAlgo{ConvImplicit, ConvImplicit, ConvIm2col, ConvImplicit}
+	}
+	for i, w := range want {
 		g := fillOut(convEdgeGeoms[i].g, convEdgeGeoms[i].pb, convEdgeGeoms[i].pr)
-		if got := g.Algo(); got != want {
-			t.Errorf("%v: %v, want %v", &g, got, want)
+		if got := g.Algo(); got != w {
+			t.Errorf("%v: %v, want %v", &g, got, w)
 		}
 	}
 	strided := fillOut(convEdgeGeoms[10].g, 0, 1)
@@ -118,6 +127,37 @@ func TestConvAlgo(t *testing.T) {
 	one := fillOut(convEdgeGeoms[11].g, 0, 0)
 	if a := one.Algo(); a != Conv1x1 {
 		t.Errorf("%v: %v, want 1x1", &one, a)
+	}
+}
+
+// TestConvImplicitExact checks that on the assembly paths ConvImplicit gives
+// bit for bit the outputs of im2col + GemmNN (the same kernels and order of
+// sums on the same values), for every stride-1 edge shape.
+func TestConvImplicitExact(t *testing.T) { forEachPath(t, testConvImplicitExact) }
+
+func testConvImplicitExact(t *testing.T) {
+	if !vector() {
+		t.Skip("the portable path sums im2col and implicit rows in different loops")
+	}
+	rng := rand.New(rand.NewSource(17))
+	for _, e := range convEdgeGeoms {
+		g := fillOut(e.g, e.pb, e.pr)
+		if g.SH != 1 || g.SW != 1 {
+			continue
+		}
+		x := randSlice[float32](rng, g.InSize())
+		w := randSlice[float32](rng, g.M*g.K())
+		bias := randSlice[float32](rng, g.M)
+		scratch := make([]float32, max(g.K()*g.P(), g.shiftedScratch()))
+		want := make([]float32, g.M*g.P())
+		got := make([]float32, len(want))
+		convIm2col(&g, x, w, bias, want, true, scratch)
+		convImplicit(&g, x, w, bias, got, true, scratch)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: y[%d] = %v, im2col %v", &g, i, got[i], want[i])
+			}
+		}
 	}
 }
 
@@ -133,7 +173,7 @@ func BenchmarkConvImage(b *testing.B) {
 		bias := randSlice[float32](rng, g.M)
 		y := make([]float32, g.M*g.P())
 		scratch := make([]float32, max(g.K()*g.P(), g.shiftedScratch()))
-		for _, a := range []ConvAlgo{ConvIm2col, ConvShifted} {
+		for _, a := range []ConvAlgo{ConvIm2col, ConvShifted, ConvImplicit} {
 			b.Run(g.String()+"/"+a.String(), func(b *testing.B) {
 				for b.Loop() {
 					convWith(a, &g, x, w, bias, y, true, scratch)
@@ -145,3 +185,42 @@ func BenchmarkConvImage(b *testing.B) {
 }
 
 var benchConvShapes = []int{0, 1, 2}
+
+// TestGemmNNRows compares GemmNNRows with GemmNN on its rows copied out: bit
+// for bit on the assembly paths (the same kernels), within float32 rounding
+// on the portable path; with row blocks of every size, tails, k longer than
+// one packed panel, overlapping rows in any order, accumulate, bias and ReLU.
+func TestGemmNNRows(t *testing.T) { forEachPath(t, testGemmNNRows) }
+
+func testGemmNNRows(t *testing.T) {
+	rng := rand.New(rand.NewSource(23))
+	for _, c := range []struct{ m, n, k int }{{1, 1, 1}, {3, 17, 5}, {6, 136, 25}, {16, 100, 150}, {7, 33, 700}, {23, 70, 9}} {
+		for _, flags := range []int{0, 1, 6, 7} { // 1 accumulate, 2 bias, 4 ReLU
+			b := randSlice[float32](rng, 3*c.n+c.k)
+			rows := make([]int, c.k)
+			for p := range rows {
+				rows[p] = rng.Intn(len(b) - c.n + 1)
+			}
+			bt := make([]float32, c.k*c.n)
+			for p, r := range rows {
+				copy(bt[p*c.n:][:c.n], b[r:])
+			}
+			a := randSlice[float32](rng, c.m*c.k)
+			var bias []float32
+			if flags&2 != 0 {
+				bias = randSlice[float32](rng, c.m)
+			}
+			c0 := randSlice[float32](rng, c.m*c.n)
+			want, got := slices.Clone(c0), slices.Clone(c0)
+			acc, relu := flags&1 != 0, flags&4 != 0
+			GemmNN(c.m, c.n, c.k, a, c.k, bt, c.n, want, c.n, acc, bias, relu)
+			GemmNNRows(c.m, c.n, c.k, a, c.k, b, rows, got, c.n, acc, bias, relu)
+			for i := range got {
+				exact := math.Float32bits(got[i]) == math.Float32bits(want[i])
+				if vector() && !exact || !vector() && math.Abs(float64(got[i]-want[i])) > 1e-5*math.Sqrt(float64(c.k)) {
+					t.Fatalf("%+v flags %d: C[%d] = %v, GemmNN %v", c, flags, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

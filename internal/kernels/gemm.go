@@ -31,6 +31,52 @@ func GemmNN[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int
 	gemmNNUnrolled(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 }
 
+// GemmNNRows is GemmNN with B given by its rows: row p is b[rows[p]:][:n]
+// (offsets in any order, rows may overlap): an implicit B, such as the
+// column matrix of a convolution read straight from the padded image
+// (ConvImplicit). On the assembly paths it runs GemmNN's kernels with the
+// same packing and the same order of sums, so C is bit-identical to GemmNN's
+// on those rows copied out; gemmNNRowsGo is the portable form.
+func GemmNNRows[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T, ldc int, acc bool, bias []T, relu bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	rows = rows[:k]
+	if fast, ok := any(a).([]float32); ok && (avx512 || avx2) {
+		gemmNNRows32(!avx512, m, n, k, fast, lda, any(b).([]float32), rows, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
+		return
+	}
+	gemmNNRowsGo(m, n, k, a, lda, b, rows, c, ldc, acc, bias, relu)
+}
+
+// gemmNNRowsGo is GemmNNRows as gemmNNGo's loop, one row of B at a time.
+func gemmNNRowsGo[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T, ldc int, acc bool, bias []T, relu bool) {
+	for i := range m {
+		crow := c[i*ldc:][:n]
+		if !acc {
+			clear(crow)
+		}
+		if bias != nil {
+			bi := bias[i]
+			for j := range crow {
+				crow[j] += bi
+			}
+		}
+		for p, ap := range a[i*lda:][:k] {
+			for j, v := range b[rows[p]:][:n] {
+				crow[j] += ap * v
+			}
+		}
+		if relu {
+			for j, v := range crow {
+				if v < 0 {
+					crow[j] = 0
+				}
+			}
+		}
+	}
+}
+
 func gemmNNGo[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool, bias []T, relu bool) {
 	for i := range m {
 		crow := c[i*ldc:][:n]

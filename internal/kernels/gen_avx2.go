@@ -86,16 +86,26 @@ func store(src, mask, dst string) {
 // flags: 1 accumulate into C, 2 add bias[r] to row r, 4 clamp at zero.
 // Columns go in strips of 16 (two vectors); the last, shorter strip uses
 // masked loads and stores.
-func gemmNN(mr int) {
-	name := fmt.Sprintf("nn%davx2", mr)
-	p("// func gemmNN%dAVX2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)", mr)
-	p("TEXT ·gemmNN%dAVX2(SB), NOSPLIT, $8-72", mr)
+//
+// With rows set it emits gemmNN<mr>RowsAVX2, whose B row p starts at
+// b[rows[p]] (as gemmNN<mr>Rows of gen_avx512.go).
+func gemmNN(mr int, rows bool) {
+	name, fn, ldb := fmt.Sprintf("nn%davx2", mr), fmt.Sprintf("gemmNN%dAVX2", mr), "ldb int"
+	if rows {
+		name, fn, ldb = fmt.Sprintf("nn%drowsavx2", mr), fmt.Sprintf("gemmNN%dRowsAVX2", mr), "rows *int"
+	}
+	p("// func %s(k, n int, ap, b *float32, %s, c *float32, ldc int, bias *float32, flags int)", fn, ldb)
+	p("TEXT ·%s(SB), NOSPLIT, $8-72", fn)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ n+8(FP), R10")
 	p("\tMOVQ ap+16(FP), R11")
 	p("\tMOVQ b+24(FP), BX")
-	p("\tMOVQ ldb+32(FP), R12")
-	p("\tSHLQ $2, R12")
+	if rows {
+		p("\tMOVQ rows+32(FP), R12")
+	} else {
+		p("\tMOVQ ldb+32(FP), R12")
+		p("\tSHLQ $2, R12")
+	}
 	p("\tMOVQ c+40(FP), DI")
 	p("\tMOVQ ldc+48(FP), R8")
 	p("\tSHLQ $2, R8")
@@ -108,7 +118,7 @@ func gemmNN(mr int) {
 	p("%s_strip:", name)
 	p("\tCMPQ R10, $16")
 	p("\tJL %s_tail", name)
-	body(mr, name+"_full", "", "")
+	body(mr, name+"_full", "", "", rows)
 	p("\tADDQ $64, BX")
 	p("\tADDQ $64, DI")
 	p("\tADDQ $64, DX")
@@ -135,7 +145,7 @@ func gemmNN(mr int) {
 	p("%s_m2:", name)
 	p("\tNEGQ AX")
 	p("\tVMOVDQU (R15)(AX*4), Y14")
-	body(mr, name+"_tail", "Y13", "Y14")
+	body(mr, name+"_tail", "Y13", "Y14", rows)
 	p("%s_done:", name)
 	flushOff()
 	p("\tVZEROUPPER")
@@ -162,7 +172,7 @@ func flushOff() { p("\tLDMXCSR mxcsr-8(SP)") }
 
 // body emits one 16-column strip: accumulators from the bias or zero, the k
 // loop, then accumulate, ReLU and store, with masks m0 m1 ("" for none).
-func body(mr int, name, m0, m1 string) {
+func body(mr int, name, m0, m1 string, rows bool) {
 	u := sets(mr)
 	p("\tTESTQ $2, R14")
 	p("\tJZ %s_zero", name)
@@ -180,12 +190,23 @@ func body(mr int, name, m0, m1 string) {
 		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
 	}
 	p("\tMOVQ R11, R15") // A panel
-	p("\tMOVQ BX, AX")   // B strip
-	p("\tMOVQ CX, SI")   // k counter
+	if rows {
+		p("\tMOVQ rows+32(FP), R12") // row offsets
+	} else {
+		p("\tMOVQ BX, AX") // B strip
+	}
+	p("\tMOVQ CX, SI") // k counter
 	step := func(set int, aoff int) {
-		load("(AX)", m0, "Y10")
-		load("32(AX)", m1, "Y11")
-		p("\tADDQ R12, AX")
+		if rows {
+			p("\tMOVQ (R12), AX")
+			load("(BX)(AX*4)", m0, "Y10")
+			load("32(BX)(AX*4)", m1, "Y11")
+			p("\tADDQ $8, R12")
+		} else {
+			load("(AX)", m0, "Y10")
+			load("32(AX)", m1, "Y11")
+			p("\tADDQ R12, AX")
+		}
 		for r := range mr {
 			p("\tVBROADCASTSS %d(R15), Y12", aoff+4*r)
 			p("\tVFMADD231PS Y12, Y10, Y%d", 2*mr*set+2*r)
@@ -560,10 +581,13 @@ func main() {
 	p("GLOBL ·avx2Mask<>(SB), RODATA|NOPTR, $64")
 	p("")
 	for mr := 1; mr <= maxRows; mr++ {
-		gemmNN(mr)
+		gemmNN(mr, false)
 	}
 	gemmNT()
 	elementwise()
+	for mr := 1; mr <= maxRows; mr++ {
+		gemmNN(mr, true)
+	}
 	if err := os.WriteFile("avx2_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -52,15 +52,29 @@ func rowAddr(off string, r int) string {
 // (k, n) with row stride ldb, C (mr, n) with row stride ldc (in floats).
 // flags: 1 accumulate into C, 2 add bias[r] to row r, 4 clamp at zero.
 // Columns go in strips of 32 (two vectors); the last strip is masked.
-func gemmNN(mr int) {
-	p("// func gemmNN%d(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)", mr)
-	p("TEXT ·gemmNN%d(SB), NOSPLIT, $0-72", mr)
+//
+// With rows set it emits gemmNN<mr>Rows instead, whose B row p starts at
+// b[rows[p]] (offsets in floats, any order): an implicit GEMM, e.g. the
+// column matrix of a convolution read straight from the image.
+//
+//	func gemmNN<mr>Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
+func gemmNN(mr int, rows bool) {
+	fn, nn, ldb := fmt.Sprintf("gemmNN%d", mr), fmt.Sprintf("nn%d", mr), "ldb int"
+	if rows {
+		fn, nn, ldb = fn+"Rows", nn+"rows", "rows *int"
+	}
+	p("// func %s(k, n int, ap, b *float32, %s, c *float32, ldc int, bias *float32, flags int)", fn, ldb)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", fn)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ n+8(FP), R10")
 	p("\tMOVQ ap+16(FP), R11")
 	p("\tMOVQ b+24(FP), BX")
-	p("\tMOVQ ldb+32(FP), R12")
-	p("\tSHLQ $2, R12")
+	if rows {
+		p("\tMOVQ rows+32(FP), R12")
+	} else {
+		p("\tMOVQ ldb+32(FP), R12")
+		p("\tSHLQ $2, R12")
+	}
 	p("\tMOVQ c+40(FP), DI")
 	p("\tMOVQ ldc+48(FP), R8")
 	p("\tSHLQ $2, R8")
@@ -74,11 +88,11 @@ func gemmNN(mr int) {
 	p("\tKMOVW AX, K1")
 	p("\tKMOVW AX, K2")
 	p("\tXORQ SI, SI") // SI = 1 on the final, masked strip
-	p("nn%d_strip:", mr)
+	p("%s_strip:", nn)
 	p("\tCMPQ R10, $32")
-	p("\tJGE nn%d_body", mr)
+	p("\tJGE %s_body", nn)
 	p("\tTESTQ R10, R10")
-	p("\tJLE nn%d_done", mr)
+	p("\tJLE %s_done", nn)
 	// Masks for the last n < 32 columns.
 	p("\tMOVQ $-1, AX")
 	p("\tBZHIQ R10, AX, AX")
@@ -86,37 +100,40 @@ func gemmNN(mr int) {
 	p("\tSHRQ $16, AX")
 	p("\tKMOVW AX, K2")
 	p("\tMOVQ $1, SI")
-	p("nn%d_body:", mr)
+	p("%s_body:", nn)
 	// Initialise the accumulators: bias or zero.
 	p("\tTESTQ $2, R14")
-	p("\tJZ nn%d_zero", mr)
+	p("\tJZ %s_zero", nn)
 	for r := 0; r < mr; r++ {
 		p("\tVBROADCASTSS %d(R13), Z%d", 4*r, 2*r)
 		p("\tVMOVAPS Z%d, Z%d", 2*r, 2*r+1)
 	}
-	p("\tJMP nn%d_k", mr)
-	p("nn%d_zero:", mr)
+	p("\tJMP %s_k", nn)
+	p("%s_zero:", nn)
 	for r := 0; r < mr; r++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", 2*r, 2*r, 2*r)
 		p("\tVPXORD Z%d, Z%d, Z%d", 2*r+1, 2*r+1, 2*r+1)
 	}
-	p("nn%d_k:", mr)
+	p("%s_k:", nn)
 	p("\tMOVQ R11, R15") // A panel
-	p("\tMOVQ BX, AX")   // B strip
-	p("\tMOVQ CX, R13")  // k counter (bias no longer needed in this strip)
+	if rows {
+		p("\tMOVQ rows+32(FP), R12") // row offsets
+	} else {
+		p("\tMOVQ BX, AX") // B strip
+	}
+	p("\tMOVQ CX, R13") // k counter (bias no longer needed in this strip)
 	if mr <= unrollRows {
 		// Few rows give short dependency chains per accumulator: run four
 		// sets of accumulators over k, four steps at a time, and add them up.
 		for r := 2 * mr; r < 8*mr; r++ {
 			p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
 		}
-		p("nn%d_k4:", mr)
+		p("%s_k4:", nn)
 		p("\tCMPQ R13, $4")
-		p("\tJL nn%d_k1", mr)
+		p("\tJL %s_k1", nn)
 		for u := 0; u < 4; u++ {
-			p("\tVMOVUPS.Z (AX), K1, Z%d", 20+2*u)
-			p("\tVMOVUPS.Z 64(AX), K2, Z%d", 21+2*u)
-			p("\tADDQ R12, AX")
+			loadB(rows, 20+2*u)
+			advanceB(rows)
 			for r := 0; r < mr; r++ {
 				p("\tVFMADD231PS.BCST %d(R15), Z%d, Z%d", 4*(u*mr+r), 20+2*u, 2*mr*u+2*r)
 				p("\tVFMADD231PS.BCST %d(R15), Z%d, Z%d", 4*(u*mr+r), 21+2*u, 2*mr*u+2*r+1)
@@ -124,23 +141,22 @@ func gemmNN(mr int) {
 		}
 		p("\tADDQ $%d, R15", 16*mr)
 		p("\tSUBQ $4, R13")
-		p("\tJMP nn%d_k4", mr)
-		p("nn%d_k1:", mr)
+		p("\tJMP %s_k4", nn)
+		p("%s_k1:", nn)
 	}
 	p("\tTESTQ R13, R13")
-	p("\tJZ nn%d_kdone", mr)
-	p("nn%d_kloop:", mr)
-	p("\tVMOVUPS.Z (AX), K1, Z20")
-	p("\tVMOVUPS.Z 64(AX), K2, Z21")
+	p("\tJZ %s_kdone", nn)
+	p("%s_kloop:", nn)
+	loadB(rows, 20)
 	for r := 0; r < mr; r++ {
 		p("\tVFMADD231PS.BCST %d(R15), Z20, Z%d", 4*r, 2*r)
 		p("\tVFMADD231PS.BCST %d(R15), Z21, Z%d", 4*r, 2*r+1)
 	}
 	p("\tADDQ $%d, R15", 4*mr)
-	p("\tADDQ R12, AX")
+	advanceB(rows)
 	p("\tDECQ R13")
-	p("\tJNZ nn%d_kloop", mr)
-	p("nn%d_kdone:", mr)
+	p("\tJNZ %s_kloop", nn)
+	p("%s_kdone:", nn)
 	if mr <= unrollRows {
 		for u := 1; u < 4; u++ {
 			for r := 0; r < 2*mr; r++ {
@@ -151,37 +167,59 @@ func gemmNN(mr int) {
 	p("\tMOVQ bias+56(FP), R13")
 	// Accumulate into C.
 	p("\tTESTQ $1, R14")
-	p("\tJZ nn%d_noacc", mr)
+	p("\tJZ %s_noacc", nn)
 	for r := 0; r < mr; r++ {
 		p("\tVMOVUPS.Z %s, K1, Z22", rowAddr("0", r))
 		p("\tVADDPS Z22, Z%d, Z%d", 2*r, 2*r)
 		p("\tVMOVUPS.Z %s, K2, Z23", rowAddr("64", r))
 		p("\tVADDPS Z23, Z%d, Z%d", 2*r+1, 2*r+1)
 	}
-	p("nn%d_noacc:", mr)
+	p("%s_noacc:", nn)
 	p("\tTESTQ $4, R14")
-	p("\tJZ nn%d_store", mr)
+	p("\tJZ %s_store", nn)
 	// VMAXPS returns its second source (the accumulator, in Go's operand
 	// order the first) when either is NaN, so NaNs survive the ReLU as in Go.
 	for r := 0; r < 2*mr; r++ {
 		p("\tVMAXPS Z%d, Z31, Z%d", r, r)
 	}
-	p("nn%d_store:", mr)
+	p("%s_store:", nn)
 	for r := 0; r < mr; r++ {
 		p("\tVMOVUPS Z%d, K1, %s", 2*r, rowAddr("0", r))
 		p("\tVMOVUPS Z%d, K2, %s", 2*r+1, rowAddr("64", r))
 	}
 	p("\tTESTQ SI, SI")
-	p("\tJNZ nn%d_done", mr)
+	p("\tJNZ %s_done", nn)
 	p("\tADDQ $128, BX")
 	p("\tADDQ $128, DI")
 	p("\tADDQ $128, DX")
 	p("\tSUBQ $32, R10")
-	p("\tJMP nn%d_strip", mr)
-	p("nn%d_done:", mr)
+	p("\tJMP %s_strip", nn)
+	p("%s_done:", nn)
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
+}
+
+// loadB loads the current row of the B strip into Z<z> and Z<z+1> (masks
+// K1, K2): at AX, or with rows at BX plus the current offset.
+func loadB(rows bool, z int) {
+	if rows {
+		p("\tMOVQ (R12), AX")
+		p("\tVMOVUPS.Z (BX)(AX*4), K1, Z%d", z)
+		p("\tVMOVUPS.Z 64(BX)(AX*4), K2, Z%d", z+1)
+		return
+	}
+	p("\tVMOVUPS.Z (AX), K1, Z%d", z)
+	p("\tVMOVUPS.Z 64(AX), K2, Z%d", z+1)
+}
+
+// advanceB steps to the next row of B: AX += ldb, or the next offset.
+func advanceB(rows bool) {
+	if rows {
+		p("\tADDQ $8, R12")
+		return
+	}
+	p("\tADDQ R12, AX")
 }
 
 // gemmNT emits gemmNT45: the 4x5 dot products of rows a[0..3] and b[0..4]
@@ -584,10 +622,13 @@ func main() {
 	p("#include \"textflag.h\"")
 	p("")
 	for mr := 1; mr <= maxNNRows; mr++ {
-		gemmNN(mr)
+		gemmNN(mr, false)
 	}
 	gemmNT()
 	elementwise()
+	for mr := 1; mr <= maxNNRows; mr++ {
+		gemmNN(mr, true)
+	}
 	if err := os.WriteFile("avx512_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
