@@ -19,11 +19,33 @@ func gemmNNUnrolled[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T,
 	for ; i+2 <= m; i += 2 {
 		c0 := c[i*ldc:][:n]
 		c1 := c[(i+1)*ldc:][:n]
-		nnStart(c0, acc, bias, i)
-		nnStart(c1, acc, bias, i+1)
 		ar0 := a[i*lda:][:k]
 		ar1 := a[(i+1)*lda:][:k]
 		p := 0
+		if !acc && k >= 4 {
+			// The first step sets C to the bias plus its sums: the same
+			// value as zero plus bias plus sums, without two passes over C.
+			var z0, z1 T
+			if bias != nil {
+				z0, z1 = bias[i], bias[i+1]
+			}
+			x0, x1, x2, x3 := flush(ar0[0], tiny), flush(ar0[1], tiny), flush(ar0[2], tiny), flush(ar0[3], tiny)
+			y0, y1, y2, y3 := flush(ar1[0], tiny), flush(ar1[1], tiny), flush(ar1[2], tiny), flush(ar1[3], tiny)
+			b0 := b[:n]
+			b1 := b[ldb:][:n]
+			b2 := b[2*ldb:][:n]
+			b3 := b[3*ldb:][:n]
+			c1 := c1[:len(c0)]
+			for j := range c0 {
+				v0, v1, v2, v3 := b0[j], b1[j], b2[j], b3[j]
+				c0[j] = z0 + ((x0*v0 + x1*v1) + (x2*v2 + x3*v3))
+				c1[j] = z1 + ((y0*v0 + y1*v1) + (y2*v2 + y3*v3))
+			}
+			p = 4
+		} else {
+			nnStart(c0, acc, bias, i)
+			nnStart(c1, acc, bias, i+1)
+		}
 		for ; p+4 <= k; p += 4 {
 			x0, x1, x2, x3 := flush(ar0[p], tiny), flush(ar0[p+1], tiny), flush(ar0[p+2], tiny), flush(ar0[p+3], tiny)
 			y0, y1, y2, y3 := flush(ar1[p], tiny), flush(ar1[p+1], tiny), flush(ar1[p+2], tiny), flush(ar1[p+3], tiny)
@@ -111,12 +133,11 @@ func nnStart[T Float](crow []T, acc bool, bias []T, i int) {
 	}
 }
 
-// nnRelu clamps a row of C at zero; NaN stays.
+// nnRelu clamps a row of C at zero; NaN stays. The builtin max has no branch
+// (a branch on the sign mispredicts on about half of a feature map).
 func nnRelu[T Float](crow []T) {
 	for j, v := range crow {
-		if v < 0 {
-			crow[j] = 0
-		}
+		crow[j] = max(v, 0)
 	}
 }
 
