@@ -37,6 +37,7 @@ func main() {
 	label := flag.String("label", "", "a label for the output line")
 	wait := flag.Duration("wait", 30*time.Second, "how long to wait for the server's /v2/health/ready first")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	reference := flag.Float64("reference", 0, "in-process images/s to compare requests/s with (pct_of_reference); 0: none")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -53,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serveload:", err)
 		os.Exit(1)
 	}
-	if err := run(*url, *clients, *duration, *warmup, *bin, *pid, *fixtures, *label); err != nil {
+	if err := run(*url, *clients, *duration, *warmup, *bin, *pid, *fixtures, *label, *reference); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "serveload:", err)
 		os.Exit(1)
@@ -196,7 +197,7 @@ func firstData(body []byte, probs []float32) error {
 	return errors.New(`"data" is not an array`)
 }
 
-func run(url string, clients int, duration, warmup time.Duration, bin bool, pid int, fixtures, label string) error {
+func run(url string, clients int, duration, warmup time.Duration, bin bool, pid int, fixtures, label string, reference float64) error {
 	reqs, err := requests(fixtures, bin)
 	if err != nil {
 		return err
@@ -213,12 +214,17 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 	var firstErr error
 	var wg sync.WaitGroup
 	// The CPU time the server and this process use while measured.
+	// and the server's batch size histogram (/metrics) then.
 	var serverCPU, ownCPU [2]time.Duration
+	var batches [2][2]float64 // sum and count
+	metricsURL := url[:strings.Index(url, "/v2/")] + "/metrics"
 	go func() {
 		time.Sleep(time.Until(measureFrom))
 		serverCPU[0], ownCPU[0] = cpuTime(pid), cpuTime(os.Getpid())
+		batches[0] = batchSizes(client, metricsURL)
 		time.Sleep(time.Until(stop))
 		serverCPU[1], ownCPU[1] = cpuTime(pid), cpuTime(os.Getpid())
+		batches[1] = batchSizes(client, metricsURL)
 	}()
 	for c := range clients {
 		wg.Add(1)
@@ -290,6 +296,12 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 		}
 		out["client_cpu_us_per_request"] = perRequest(ownCPU)
 	}
+	if n := batches[1][1] - batches[0][1]; n > 0 {
+		out["mean_batch"] = math.Round((batches[1][0]-batches[0][0])/n*100) / 100
+	}
+	if reference > 0 {
+		out["pct_of_reference"] = math.Round(float64(len(lat))/duration.Seconds()/reference*1000) / 10
+	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		out["loadavg"] = strings.Join(strings.Fields(string(load))[:3], " ")
 	}
@@ -314,6 +326,32 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return -1
+}
+
+// batchSizes reads the sum and count of onnxdigits_batch_size (every model)
+// from the server's metrics, zeros if it cannot.
+func batchSizes(c *http.Client, url string) (sc [2]float64) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return sc
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(f[0], "onnxdigits_batch_size_sum"):
+			sc[0] += v
+		case strings.HasPrefix(f[0], "onnxdigits_batch_size_count"):
+			sc[1] += v
+		}
+	}
+	return sc
 }
 
 // cpuTime returns the user and system CPU time a process has used so far
