@@ -103,7 +103,8 @@ func (b *batcher) close() {
 // more only while another batch runs (its clients are about to send again); on
 // an idle server a lone request runs at once, with what is queued already.
 func (b *batcher) work() {
-	var held *job // a job that did not fit the last batch
+	var held *job        // a job that did not fit the last batch
+	var joined []float32 // the values of the last batch's jobs, reused
 	for {
 		first := held
 		held = nil
@@ -151,13 +152,15 @@ func (b *batcher) work() {
 			}
 		}
 		b.running.Add(1)
-		b.run(batch)
+		joined = b.run(batch, joined)
 		b.running.Add(-1)
 	}
 }
 
-// run runs the live jobs of batch as one batch and hands each its part.
-func (b *batcher) run(batch []*job) {
+// run runs the live jobs of batch as one batch and hands each its part. The
+// values of several tensor jobs are joined in buf (grown as needed), which it
+// returns for the next batch: the model reads its input only while it runs.
+func (b *batcher) run(batch []*job, buf []float32) []float32 {
 	live := batch[:0]
 	n := 0
 	for _, j := range batch {
@@ -169,7 +172,7 @@ func (b *batcher) run(batch []*job) {
 		n += j.n
 	}
 	if len(live) == 0 {
-		return
+		return buf
 	}
 	var res jobResult
 	if live[0].images != nil {
@@ -181,10 +184,11 @@ func (b *batcher) run(batch []*job) {
 	} else {
 		data := live[0].data
 		if len(live) > 1 {
-			data = make([]float32, 0, n*len(live[0].data)/live[0].n)
+			data = buf[:0]
 			for _, j := range live {
 				data = append(data, j.data...)
 			}
+			buf = data
 		}
 		res = b.runTensor(data, n)
 	}
@@ -205,6 +209,7 @@ func (b *batcher) run(batch []*job) {
 		j.done <- part
 		lo += j.n
 	}
+	return buf
 }
 
 func (b *batcher) runTensor(data []float32, n int) jobResult {

@@ -428,8 +428,9 @@ func (d *jsonDecoder) tensor(shape []int64, datatype string) *parsedData {
 	for i, n := range shape {
 		dims[i] = int(n)
 	}
-	p := dataParser{b: d.b, i: d.i, shape: dims, uint8: datatype == "UINT8", out: make([]float32, 0, count), count: count}
+	p := dataParser{b: d.b, i: d.i, shape: dims, uint8: datatype == "UINT8", out: getTensor(count), count: count}
 	if err := p.array(0); err != nil || len(p.out) != count {
+		putTensor(p.out)
 		return nil
 	}
 	d.i = p.i

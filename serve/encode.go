@@ -145,5 +145,23 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// buffers are the response buffers, reused across requests.
+// buffers are the request and response buffers, reused across requests.
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// tensors are the buffers of requests' input values, reused across requests:
+// getTensor returns an empty slice with room for n values, putTensor takes it
+// back once no one reads it (tensors over 1M values are not kept).
+var tensors sync.Pool
+
+func getTensor(n int) []float32 {
+	if p, ok := tensors.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]float32, 0, n)
+}
+
+func putTensor(t []float32) {
+	if cap(t) > 0 && cap(t) <= 1<<20 {
+		tensors.Put(&t)
+	}
+}

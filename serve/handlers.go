@@ -258,9 +258,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.run(r.Context(), m, &job{n: n, data: data})
 	if err != nil {
-		fail(w, err)
+		fail(w, err) // data may still be read by a worker: not reused
 		return
 	}
+	putTensor(data) // the batch has run
 	resp := inferResponse{ModelName: m.name, ModelVersion: Version, ID: req.ID}
 	var blob []byte
 	for _, o := range outs {

@@ -118,7 +118,7 @@ var inputDatatypes = map[string]int{"FP32": 4, "UINT8": 1}
 
 // decodeBinary reads count little-endian values of datatype FP32 or UINT8.
 func decodeBinary(b []byte, count int, datatype string) []float32 {
-	out := make([]float32, count)
+	out := getTensor(count)[:count]
 	if datatype == "UINT8" {
 		for i := range out {
 			out[i] = float32(b[i])
