@@ -40,6 +40,8 @@ func serveCommand() *cli.Command {
    --max-batch examples; when --max-queue requests wait, more get 503 with
    Retry-After. One log line per request goes to stderr. SIGINT or SIGTERM
    turns readiness false, lets the requests in flight finish and exits 0.
+   --pprof ADDR serves Go's profiles (net/http/pprof) on a second address, for
+   go tool pprof http://ADDR/debug/pprof/profile; it is off by default.
 
    Examples:
      onnxdigits serve model.onnx
@@ -143,17 +145,6 @@ func runServe(c *cli.Context) error {
 		srv.Shutdown(context.Background())
 		return err
 	}
-	if a := c.String("pprof"); a != "" {
-		pl, err := net.Listen("tcp", a)
-		if err != nil {
-			l.Close()
-			srv.Shutdown(context.Background())
-			return fmt.Errorf("--pprof: %w", err)
-		}
-		defer pl.Close()
-		go http.Serve(pl, profiles())
-		fmt.Fprintf(c.App.Writer, "profiles on http://%s/debug/pprof/\n", pl.Addr())
-	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
@@ -164,6 +155,16 @@ func runServe(c *cli.Context) error {
 	}
 	slices.Sort(names)
 	fmt.Fprintf(c.App.Writer, "serving %s on http://%s/\n", strings.Join(names, ", "), l.Addr())
+	if a := c.String("pprof"); a != "" {
+		pl, err := net.Listen("tcp", a)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return fmt.Errorf("--pprof: %w", err)
+		}
+		defer pl.Close()
+		go http.Serve(pl, profiles())
+		fmt.Fprintf(c.App.Writer, "profiles on http://%s/debug/pprof/\n", pl.Addr())
+	}
 	select {
 	case err := <-served:
 		return err

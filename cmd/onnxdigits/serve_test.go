@@ -44,7 +44,7 @@ func TestServe(t *testing.T) {
 	app.Writer, app.ErrWriter = &out, &errOut
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Run([]string{"onnxdigits", "serve", "--addr", "127.0.0.1:0", "--name", "mnist=../../testdata/torch/mnist_ce_adam.onnx", "../../testdata/torch/paper_bn.onnx"})
+		done <- app.Run([]string{"onnxdigits", "serve", "--addr", "127.0.0.1:0", "--pprof", "127.0.0.1:0", "--name", "mnist=../../testdata/torch/mnist_ce_adam.onnx", "../../testdata/torch/paper_bn.onnx"})
 	}()
 	addr := regexp.MustCompile(`on http://([0-9.:]+)/`)
 	var base string
@@ -75,6 +75,20 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s: %d", path, resp.StatusCode)
 		}
 	}
+	// --pprof: Go's profiles on their own address.
+	m := regexp.MustCompile(`profiles on http://([0-9.:]+)/debug/pprof/`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no profiles address in %q", out.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(cmdline) == 0 {
+		t.Errorf("GET /debug/pprof/cmdline: %d %q", resp.StatusCode, cmdline)
+	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	select {
 	case err := <-done:
@@ -99,6 +113,7 @@ func TestServeUsage(t *testing.T) {
 		{"serve", "--batch-delay", "-1ms", model},
 		{"serve", "--name", "nofile", model},
 		{"serve", "--addr", "8080", model},
+		{"serve", "--pprof", "6060", model},
 		{"serve", model, "other/mnist_ce_adam.onnx"},
 	} {
 		if _, stderr, code := runCLI(t, args...); code != 2 {
