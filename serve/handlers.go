@@ -394,8 +394,10 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 		for i, v := range data {
 			data[i] = info.PixelRange.FromUnit(v / 255)
 		}
-	} else if i := slices.IndexFunc(data, notFinite); i >= 0 {
-		return nil, 0, fmt.Errorf("input value %d is %v", i, data[i])
+	} else if isBinary { // JSON numbers are finite (parseTensorData refuses overflow)
+		if i := slices.IndexFunc(data, notFinite); i >= 0 {
+			return nil, 0, fmt.Errorf("input value %d is %v", i, data[i])
+		}
 	}
 	return data, shape[0], nil
 }
