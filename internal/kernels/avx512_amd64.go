@@ -147,11 +147,17 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 			if mr == 1 {
 				ap = &a[i0*lda+k0] // one row is its own packing
 			} else {
-				// Pack rows i0..i1, columns k0..k1 of A as (k1-k0, mr).
+				// Pack rows i0..i1, columns k0..k1 of A as (k1-k0, mr):
+				// the rows read as streams, the panel written in order.
+				var rp [maxNNRows][]float32
 				for r := range mr {
-					row := a[(i0+r)*lda+k0:][:k1-k0]
-					for p, v := range row {
-						stack[p*mr+r] = v
+					rp[r] = a[(i0+r)*lda+k0:][:k1-k0]
+				}
+				panel := stack[:(k1-k0)*mr]
+				for p := range k1 - k0 {
+					col := panel[p*mr:][:mr]
+					for r := range col {
+						col[r] = rp[r][p]
 					}
 				}
 				ap = &stack[0]
