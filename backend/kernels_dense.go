@@ -31,6 +31,7 @@ type denseOp struct {
 	opBase
 	g                   denseGeom
 	relu                string
+	add                 string // the Add node whose bias (C) this MatMul's op adds, or ""
 	needA, needB, needC bool
 	out, at, bt         buffer
 	// btOf is the B whose kernels.Transpose the last forward run left in bt (nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/onnxdigits/onnxdigits/graph"
@@ -339,5 +340,87 @@ func TestOpsNotMerged(t *testing.T) {
 	y1, y2 := res[0].Float[0], res[1].Float[0]
 	if math.Abs(float64(y1)-1) > 1e-4 || math.Abs(float64(y2)+2) > 1e-4 {
 		t.Errorf("y1 = %g (want 1), y2 = %g (want (1-5)/2 = -2)", y1, y2)
+	}
+}
+
+// TestMatMulAddFused checks the fusion of MatMul, the Add of a bias parameter
+// (on either side) and a ReLU into one dense op at inference: the fused graph
+// has no Add or ReLU op left, and its outputs are bit-identical to the
+// unfused graph's (asking for the MatMul's output keeps the ops apart). An
+// Add of a second input is not fused.
+func TestMatMulAddFused(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, biasFirst := range []bool{false, true} {
+		for _, withRelu := range []bool{false, true} {
+			m := &graph.Model{Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 4}}}}
+			m.Params = []*graph.Tensor{
+				{Name: "w", Dims: []int{4, 3}, Data: randSlice[float32](rng, 12)},
+				{Name: "b", Dims: []int{3}, Data: randSlice[float32](rng, 3)},
+			}
+			addIn := []string{"mm", "b"}
+			if biasFirst {
+				addIn = []string{"b", "mm"}
+			}
+			m.Nodes = []*graph.Node{
+				{Name: "matmul", Op: &graph.MatMul{}, Inputs: []string{"x", "w"}, Outputs: []string{"mm"}},
+				{Name: "add", Op: &graph.Binary{Kind: "Add"}, Inputs: addIn, Outputs: []string{"z"}},
+			}
+			out := "z"
+			if withRelu {
+				m.Nodes = append(m.Nodes, &graph.Node{Name: "relu", Op: &graph.Relu{}, Inputs: []string{"z"}, Outputs: []string{"y"}})
+				out = "y"
+			}
+			b, err := Build(m, 5, []string{out}, Options{Mode: Infer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := 0
+			for _, n := range b.G.AllNodes() {
+				if n.Op() != nil && !isConstant(n) {
+					ops++
+					if d, ok := stateOf(n.Op()).(*denseOp); !ok || d.add != "add" || (d.relu != "") != withRelu {
+						t.Errorf("bias first %v, relu %v: op %v in the fused graph", biasFirst, withRelu, n.Op())
+					}
+				}
+			}
+			if ops != 1 {
+				t.Errorf("bias first %v, relu %v: %d ops, want 1", biasFirst, withRelu, ops)
+			}
+			x := randSlice[float32](rng, 5*4)
+			fused, err := NewRunner(m, out).Run(5, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := NewRunner(m, "mm", out).Run(5, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(fused[0].Float, plain[1].Float) {
+				t.Errorf("bias first %v, relu %v: fused %v, unfused %v", biasFirst, withRelu, fused[0].Float, plain[1].Float)
+			}
+		}
+	}
+	// x + x·w: the addend is an input, not a parameter.
+	m := &graph.Model{Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 3}}}}
+	m.Params = []*graph.Tensor{{Name: "w", Dims: []int{3, 3}, Data: randSlice[float32](rng, 9)}}
+	m.Nodes = []*graph.Node{
+		{Name: "matmul", Op: &graph.MatMul{}, Inputs: []string{"x", "w"}, Outputs: []string{"mm"}},
+		{Name: "add", Op: &graph.Binary{Kind: "Add"}, Inputs: []string{"x", "mm"}, Outputs: []string{"z"}},
+	}
+	x := randSlice[float32](rng, 2*3)
+	res, err := NewRunner(m, "z").Run(2, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		for j := range 3 {
+			want := float64(x[i*3+j])
+			for k := range 3 {
+				want += float64(x[i*3+k]) * float64(m.Params[0].Data[k*3+j])
+			}
+			if got := res[0].Float[i*3+j]; math.Abs(float64(got)-want) > 1e-5 {
+				t.Fatalf("x + x·w [%d,%d] = %g, want %g", i, j, got, want)
+			}
+		}
 	}
 }

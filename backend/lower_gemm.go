@@ -15,7 +15,7 @@ func (b *Builder) lowerGemm(g *graph.Gemm, n *graph.Node) ([]*G.Node, error) {
 		return nil, err
 	}
 	a, w := in[0], in[1]
-	if op := b.denseOp(g, n, in); op != nil {
+	if op := b.denseOp(g, n, in, n); op != nil {
 		children := in[:2]
 		if len(in) > 2 && in[2] != nil {
 			children = in[:3]
@@ -55,8 +55,10 @@ func (b *Builder) lowerGemm(g *graph.Gemm, n *graph.Node) ([]*G.Node, error) {
 	return one(broadcastBinary(G.BroadcastAdd, y, c))
 }
 
-// denseOp returns our fused op for A, B and C (or nil when it cannot take them).
-func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) G.Op {
+// denseOp returns our fused op for A, B and C (or nil when it cannot take
+// them). last is the node whose output the op computes: n, or the Add after
+// a MatMul n it applies; a ReLU after last is fused as the plan says.
+func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node, last *graph.Node) G.Op {
 	a, w := in[0], in[1]
 	if a.Dims() != 2 || w.Dims() != 2 {
 		return nil
@@ -93,7 +95,10 @@ func (b *Builder) denseOp(g *graph.Gemm, n *graph.Node, in []*G.Node) G.Op {
 		op.needC = b.needsGrad(c)
 	}
 	op.g = geom
-	op.relu = b.fuse.relu[n.Name]
+	op.relu = b.fuse.relu[last.Name]
+	if last != n {
+		op.add = last.Name
+	}
 	op.needA, op.needB = b.needsGrad(a), b.needsGrad(w)
 	return op.gorgonia()
 }
@@ -113,6 +118,11 @@ func (b *Builder) lowerBinary(o *graph.Binary, n *graph.Node) ([]*G.Node, error)
 	in, err := inputs(b, n)
 	if err != nil {
 		return nil, err
+	}
+	for _, x := range in {
+		if d, ok := stateOf(x.Op()).(*denseOp); ok && d.add == n.Name {
+			return []*G.Node{x}, nil // the MatMul before added this bias
+		}
 	}
 	if op := newRepeatBinaryOp(b, o.Kind, in[0], in[1]); op != nil {
 		return one(G.ApplyOp(op, in[0], in[1]))
@@ -189,13 +199,22 @@ func (b *Builder) lowerMatMul(n *graph.Node) ([]*G.Node, error) {
 	// A plain product as a Gemm without C: our dense op (blocked kernels on
 	// all cores) instead of Gorgonia's gonum-backed Mul.
 	mul := func(x, y *G.Node) (*G.Node, error) {
-		if op := b.denseOp(&graph.Gemm{}, n, []*G.Node{x, y}); op != nil {
+		if op := b.denseOp(&graph.Gemm{}, n, []*G.Node{x, y}, n); op != nil {
 			return G.ApplyOp(op, x, y)
 		}
 		return G.Mul(x, y)
 	}
 	switch {
-	case len(as) == 2 && len(bs) == 2:
+	case len(as) == 2 && len(bs) == 2 && b.fuse.add[n.Name] != nil && len(out) == 2:
+		// MatMul then Add of a bias: one dense op with C (and the ReLU after).
+		add := b.fuse.add[n.Name]
+		var c *G.Node
+		if c, err = b.Input(add, slices.Index(add.Inputs, addend(add, n))); err != nil {
+			return nil, err
+		}
+		if op := b.denseOp(&graph.Gemm{}, n, []*G.Node{x, y, c}, add); op != nil {
+			return one(G.ApplyOp(op, x, y, c))
+		}
 		z, err = mul(x, y)
 	case len(bs) == 2:
 		// Fold the stack into the rows: (S*M,K)x(K,N).

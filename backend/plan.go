@@ -4,13 +4,16 @@ import "github.com/onnxdigits/onnxdigits/graph"
 
 // fusion is the plan of which ops apply the node after them in their own
 // epilogue, decided on the IR before lowering (planFusion): a ReLU after a
-// conv, batch norm or dense op, and at inference a batch norm (and the ReLU
-// after it) after a conv, the fold graph.FoldChannel computes. The lowering
+// conv, batch norm or dense op, at inference a batch norm (and the ReLU
+// after it) after a conv, the fold graph.FoldChannel computes, and the Add
+// of a bias parameter after a MatMul (PyTorch's Linear at opset 11), which
+// the dense op adds as its C (and the ReLU after that Add). The lowering
 // follows the plan where its op can take the node; a node whose op did not
 // apply it is lowered as itself (lowerRelu and lowerBatchNorm ask the op).
 type fusion struct {
 	relu map[string]string      // node -> the Relu node its op applies
 	bn   map[string]*graph.Node // conv node -> the BatchNormalization node it applies
+	add  map[string]*graph.Node // MatMul node -> the Add of a parameter it applies
 }
 
 // planFusion makes the fusion plan of b's Model for the values b was asked for.
@@ -18,7 +21,7 @@ type fusion struct {
 // that op's single output and the output is neither wanted nor a model output.
 func (b *Builder) planFusion() fusion {
 	m := b.Model
-	f := fusion{relu: map[string]string{}, bn: map[string]*graph.Node{}}
+	f := fusion{relu: map[string]string{}, bn: map[string]*graph.Node{}, add: map[string]*graph.Node{}}
 	consumer := map[string]*graph.Node{} // value -> its only consumer (nil: several)
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
@@ -48,6 +51,12 @@ func (b *Builder) planFusion() fusion {
 		if _, ok := c.Op.(*graph.Relu); ok && len(c.Inputs) == 1 {
 			f.relu[n.Name] = c.Name
 		}
+		if _, ok := n.Op.(*graph.MatMul); ok && b.Opts.Mode == Infer {
+			if a, ok := c.Op.(*graph.Binary); ok && a.Kind == "Add" && len(c.Inputs) == 2 &&
+				(c.Inputs[0] == n.Outputs[0]) != (c.Inputs[1] == n.Outputs[0]) && b.Model.Param(addend(c, n)) != nil {
+				f.add[n.Name] = c
+			}
+		}
 		if _, ok := n.Op.(*graph.Conv); !ok || b.Opts.Mode != Infer {
 			continue
 		}
@@ -57,6 +66,14 @@ func (b *Builder) planFusion() fusion {
 		f.bn[n.Name] = c
 	}
 	return f
+}
+
+// addend is the input of the Add node add that is not mm's output.
+func addend(add, mm *graph.Node) string {
+	if add.Inputs[0] == mm.Outputs[0] {
+		return add.Inputs[1]
+	}
+	return add.Inputs[0]
 }
 
 // bnFits reports whether the batch norm bn has parameter scale, shift and
