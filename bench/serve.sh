@@ -5,6 +5,8 @@
 #   RUN=5 SOAK=0 sh bench/serve.sh     shorter runs, no soak
 #   BINARY=1 sh bench/serve.sh         binary tensor data instead of JSON
 #   PIN=1 sh bench/serve.sh            the server on CPU 0, the clients on CPU 1 (taskset)
+#   RAW=1 sh bench/serve.sh            clients with serveload's minimal HTTP/1.1 client (-raw, as
+#                                      wrk) instead of net/http's: a third of the CPU per request
 #   PROFILE=1 sh bench/serve.sh        also a 5 s CPU profile of the server at 64 clients
 #                                      (serve --pprof) and one of the clients, into bench/out/
 #
@@ -20,6 +22,7 @@ RUN=${RUN:-10}
 SOAK=${SOAK:-60}
 BINARY=${BINARY:-0}
 PIN=${PIN:-0}
+RAW=${RAW:-0}
 PROFILE=${PROFILE:-0}
 model=testdata/torch/mnist_ce_adam.onnx
 addr=127.0.0.1:18080
@@ -29,6 +32,7 @@ go build -o "$bin/onnxdigits" ./cmd/onnxdigits
 go build -o "$bin/serveload" ./bench/serveload
 binflag=
 [ "$BINARY" = 1 ] && binflag=-binary
+[ "$RAW" = 1 ] && binflag="$binflag -raw"
 onserver= onclients=
 if [ "$PIN" = 1 ]; then
 	onserver="taskset -c 0" onclients="taskset -c 1"
