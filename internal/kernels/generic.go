@@ -13,7 +13,7 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 }
 
 func gemmNT32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
-	gemmNTGo(m, n, k, a, lda, b, ldb, c, ldc, acc)
+	gemmNTBlocked(m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
 // The assembly entry points are never called without avx512 (cpu.go).
