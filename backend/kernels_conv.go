@@ -33,6 +33,9 @@ type convOp struct {
 	cols  buffers
 	wf    buffer // weights and bias with bn folded in
 	bf    buffer
+	// packed is the weights as the product's panels (kernels.PackConvWeights),
+	// packed once per run for all its images.
+	packed []float32
 }
 
 // convBN is the inference batch norm a convOp applies to its output channels:
@@ -172,10 +175,14 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 	relu := op.relu != ""
 	op.cols.prepare(kernels.NumWorkers(g.N))
 	scratch := g.ConvScratch()
+	packed := kernels.PackConvWeights(g, w, op.packed)
+	if packed != nil {
+		op.packed = packed
+	}
 	kernels.ParallelFor(g.N, func(wk, i int) {
 		xi := x[i*g.InSize():][:g.InSize()]
 		yi := y[i*g.M*P:][:g.M*P]
-		kernels.ConvImage(g, xi, w, bias, yi, relu, get[T](op.cols.worker(wk), scratch))
+		kernels.ConvImage(g, xi, w, bias, yi, relu, get[T](op.cols.worker(wk), scratch), packed)
 	})
 	return output(&op.out, y, op.outShape()), nil
 }

@@ -87,20 +87,25 @@ func need(s []float32, n int, what string) {
 }
 
 func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNPacked(false, m, n, k, a, lda, b, ldb, nil, c, ldc, acc, bias, relu)
+	gemmNNPacked(false, m, n, k, a, lda, b, ldb, nil, nil, c, ldc, acc, bias, relu)
 }
 
 // gemmNNPacked is GemmNN on an assembly path's micro-kernels (AVX2's when avx2
 // is set, else AVX-512's): rows of A in blocks of at most the path's row count,
 // each packed into a panel, k in pieces that fit it. The kernels are called
 // directly, not through a func value, so the panel stays on the stack. With
-// rows non-nil, B row p is b[rows[p]:] (GemmNNRows) and ldb is unused.
-func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, rows []int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+// rows non-nil, B row p is b[rows[p]:] (GemmNNRows) and ldb is unused. With
+// pre non-nil, A comes packed already (packA's m*k values) and a is unused.
+func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, rows []int, pre []float32, c []float32, ldc int, acc bool, bias []float32, relu bool) {
 	if k == 0 {
 		gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 		return
 	}
-	need(a, (m-1)*lda+k, "A")
+	if pre != nil {
+		need(pre, m*k, "packed A")
+	} else {
+		need(a, (m-1)*lda+k, "A")
+	}
 	if rows != nil {
 		needRows(b, rows[:k], n)
 	} else {
@@ -118,12 +123,9 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 	if relu {
 		flags |= flagRelu
 	}
-	maxRows := maxNNRows
-	if avx2 {
-		maxRows = maxNNRowsAVX2
-	}
 	var stack [nnPanel]float32
-	blocks := (m + maxRows - 1) / maxRows
+	blocks := nnBlocks(avx2, m)
+	off := 0 // of the next panel in pre
 	for bi := range blocks {
 		i0, i1 := ChunkRange(m, blocks, bi)
 		mr := i1 - i0
@@ -144,24 +146,16 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 				f &^= flagRelu
 			}
 			var ap *float32
-			if mr == 1 {
+			switch {
+			case pre != nil:
+				ap = &pre[off]
+			case mr == 1:
 				ap = &a[i0*lda+k0] // one row is its own packing
-			} else {
-				// Pack rows i0..i1, columns k0..k1 of A as (k1-k0, mr):
-				// the rows read as streams, the panel written in order.
-				var rp [maxNNRows][]float32
-				for r := range mr {
-					rp[r] = a[(i0+r)*lda+k0:][:k1-k0]
-				}
-				panel := stack[:(k1-k0)*mr]
-				for p := range k1 - k0 {
-					col := panel[p*mr:][:mr]
-					for r := range col {
-						col[r] = rp[r][p]
-					}
-				}
+			default:
+				packPanel(stack[:], a, lda, i0, mr, k0, k1)
 				ap = &stack[0]
 			}
+			off += (k1 - k0) * mr
 			switch {
 			case rows != nil:
 				gemmNNRowsBlock(avx2, mr, k1-k0, n, ap, &b[0], &rows[k0], &c[i0*ldc], ldc, bp, f)
@@ -170,6 +164,51 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 			default:
 				gemmNNBlock(mr, k1-k0, n, ap, &b[k0*ldb], ldb, &c[i0*ldc], ldc, bp, f)
 			}
+		}
+	}
+}
+
+// nnBlocks is the number of row blocks gemmNNPacked cuts m rows into.
+func nnBlocks(avx2 bool, m int) int {
+	maxRows := maxNNRows
+	if avx2 {
+		maxRows = maxNNRowsAVX2
+	}
+	return (m + maxRows - 1) / maxRows
+}
+
+// packPanel writes rows i0..i0+mr, columns k0..k1 of A as (k1-k0, mr) into
+// dst: the rows read as streams, the panel written in order.
+func packPanel(dst, a []float32, lda, i0, mr, k0, k1 int) {
+	var rp [maxNNRows][]float32
+	for r := range mr {
+		rp[r] = a[(i0+r)*lda+k0:][:k1-k0]
+	}
+	panel := dst[:(k1-k0)*mr]
+	for p := range k1 - k0 {
+		col := panel[p*mr:][:mr]
+		for r := range col {
+			col[r] = rp[r][p]
+		}
+	}
+}
+
+// packA writes A (m, k) into dst (m*k values) as the panels gemmNNPacked
+// packs, in the order it reads them, so that products with the same A (a
+// conv's weights, image after image) pack it once.
+func packA(avx2 bool, m, k int, a []float32, lda int, dst []float32) {
+	need(a, (m-1)*lda+k, "A")
+	need(dst, m*k, "packed A")
+	blocks := nnBlocks(avx2, m)
+	off := 0
+	for bi := range blocks {
+		i0, i1 := ChunkRange(m, blocks, bi)
+		mr := i1 - i0
+		kc := max(1, nnPanel/mr)
+		for k0 := 0; k0 < k; k0 += kc {
+			k1 := min(k, k0+kc)
+			packPanel(dst[off:], a, lda, i0, mr, k0, k1)
+			off += (k1 - k0) * mr
 		}
 	}
 }

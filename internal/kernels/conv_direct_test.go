@@ -81,7 +81,7 @@ func testConvImage(t *testing.T) {
 		y := make([]float32, g.M*g.P())
 		want := make([]float64, len(y))
 		ConvNaive(&g, to64(x), to64(w), to64(bias), want, true)
-		ConvImage(&g, x, w, bias, y, true, make([]float32, g.ConvScratch()))
+		ConvImage(&g, x, w, bias, y, true, make([]float32, g.ConvScratch()), PackConvWeights(&g, w, nil))
 		for i, v := range y {
 			if math.Abs(float64(v)-want[i]) > 1e-5*math.Sqrt(float64(g.K())) {
 				t.Fatalf("%v ConvImage (%v): y[%d] = %g, want %g", &g, g.Algo(), i, v, want[i])
@@ -97,7 +97,7 @@ func convWith[T Float](a ConvAlgo, g *ConvGeom, x, w, bias, y []T, relu bool, sc
 	case ConvShifted:
 		convShifted(g, x, w, bias, y, relu, scratch)
 	case ConvImplicit:
-		convImplicit(g, x, w, bias, y, relu, scratch)
+		convImplicit(g, x, w, bias, y, relu, scratch, nil)
 	default:
 		convIm2col(g, x, w, bias, y, relu, scratch)
 	}
@@ -152,7 +152,12 @@ func testConvImplicitExact(t *testing.T) {
 		want := make([]float32, g.M*g.P())
 		got := make([]float32, len(want))
 		convIm2col(&g, x, w, bias, want, true, scratch)
-		convImplicit(&g, x, w, bias, got, true, scratch)
+		convImplicit(&g, x, w, bias, got, true, scratch, nil)
+		got2 := make([]float32, len(want))
+		convImplicit(&g, x, w, bias, got2, true, scratch, PackConvWeights(&g, w, nil))
+		if !slices.Equal(got, got2) {
+			t.Fatalf("%v: with packed weights %v, without %v", &g, got2, got)
+		}
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%v: y[%d] = %v, im2col %v", &g, i, got[i], want[i])

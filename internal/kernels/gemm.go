@@ -43,7 +43,7 @@ func GemmNNRows[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T, 
 	}
 	rows = rows[:k]
 	if fast, ok := any(a).([]float32); ok && (avx512 || avx2) {
-		gemmNNRows32(!avx512, m, n, k, fast, lda, any(b).([]float32), rows, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
+		gemmNNRows32(!avx512, m, n, k, fast, lda, any(b).([]float32), rows, nil, any(c).([]float32), ldc, acc, any(bias).([]float32), relu)
 		return
 	}
 	gemmNNRowsGo(m, n, k, a, lda, b, rows, c, ldc, acc, bias, relu)

@@ -8,7 +8,7 @@ const haveAVX2 = true
 // gemmNN32AVX2 is gemmNN32 on the AVX2 micro-kernels (panels of up to
 // maxNNRowsAVX2 rows).
 func gemmNN32AVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNPacked(true, m, n, k, a, lda, b, ldb, nil, c, ldc, acc, bias, relu)
+	gemmNNPacked(true, m, n, k, a, lda, b, ldb, nil, nil, c, ldc, acc, bias, relu)
 }
 
 // ntArgsAVX2 is the argument block of gemmNT34AVX2 (offsets fixed in

@@ -99,9 +99,10 @@ func gemmNNRowsBlock(avx2 bool, mr, k, n int, ap, b *float32, rows *int, c *floa
 	}
 }
 
-// gemmNNRows32 is GemmNNRows on the assembly path's kernels.
-func gemmNNRows32(avx2 bool, m, n, k int, a []float32, lda int, b []float32, rows []int, c []float32, ldc int, acc bool, bias []float32, relu bool) {
-	gemmNNPacked(avx2, m, n, k, a, lda, b, 0, rows, c, ldc, acc, bias, relu)
+// gemmNNRows32 is GemmNNRows on the assembly path's kernels, with A packed
+// already (packA) when pre is non-nil.
+func gemmNNRows32(avx2 bool, m, n, k int, a []float32, lda int, b []float32, rows []int, pre []float32, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+	gemmNNPacked(avx2, m, n, k, a, lda, b, 0, rows, pre, c, ldc, acc, bias, relu)
 }
 
 // needRows panics unless every row b[rows[p]:][:n] lies inside b.
