@@ -21,8 +21,8 @@ package kernels
 //     the column matrix and without ConvShifted's C·kH passes over the output.
 //   - ConvIm2col: Im2col into scratch, then one GemmNN (any stride).
 //
-// ConvNaive, the direct definition summed in float64, is the reference all
-// three are tested against.
+// ConvNaive, the direct definition summed in float64, is the reference every
+// algorithm is tested against (TestConvImage, on every path).
 
 // ConvAlgo is a forward convolution algorithm.
 type ConvAlgo uint8
