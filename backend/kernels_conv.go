@@ -25,6 +25,7 @@ type convOp struct {
 	g     kernels.ConvGeom
 	bias  bool
 	relu  string // the Relu node fused into this op, or ""
+	pool  string // the MaxPool node (2x2, stride 2) fused into this op at inference, or ""
 	needX bool   // x takes a gradient
 	needW bool
 	needB bool
@@ -94,12 +95,18 @@ func (op *convOp) arity() int {
 }
 
 func (op *convOp) outShape() tensor.Shape {
+	if op.pool != "" {
+		return tensor.Shape{op.g.N, op.g.M, op.g.OH / 2, op.g.OW / 2}
+	}
 	return tensor.Shape{op.g.N, op.g.M, op.g.OH, op.g.OW}
 }
 
 func (op *convOp) String() string {
 	if op.bn != nil {
 		return fmt.Sprintf("ConvBN(relu=%v){%v}", op.relu != "", &op.g)
+	}
+	if op.pool != "" {
+		return fmt.Sprintf("ConvReluMaxPool2(relu=%v){%v}", op.relu != "", &op.g)
 	}
 	if op.relu != "" {
 		return fmt.Sprintf("ConvRelu{%v}", &op.g)
@@ -118,7 +125,7 @@ func (op *convOp) gorgonia() G.Op {
 		diffOp: &diffOp{
 			kernelOp: &kernelOp{
 				name:  op.String(),
-				key:   fmt.Sprintf("onnxdigits.conv#%d{%v bias=%v bn=%q relu=%q}", op.id, &op.g, op.bias, bn, op.relu),
+				key:   fmt.Sprintf("onnxdigits.conv#%d{%v bias=%v bn=%q relu=%q pool=%q}", op.id, &op.g, op.bias, bn, op.relu, op.pool),
 				arity: arity,
 				ptr:   true,
 				state: op,
@@ -165,26 +172,35 @@ func convForward[T float](op *convOp, vals []G.Value) (G.Value, error) {
 		}
 	}
 	g := &op.g
-	P := g.P()
 	if op.bn != nil {
 		if w, bias, err = foldBN(op, w, bias, vals[len(vals)-2:]); err != nil {
 			return nil, err
 		}
 	}
-	y := get[T](&op.out, g.N*g.M*P)
+	out := op.outShape()
+	per := shapeSize(out[1:]) // output values per image
+	y := get[T](&op.out, g.N*per)
 	relu := op.relu != ""
 	op.cols.prepare(kernels.NumWorkers(g.N))
 	scratch := g.ConvScratch()
+	if op.pool != "" {
+		scratch = g.ConvPoolScratch()
+	}
 	packed := kernels.PackConvWeights(g, w, op.packed)
 	if packed != nil {
 		op.packed = packed
 	}
 	kernels.ParallelFor(g.N, func(wk, i int) {
 		xi := x[i*g.InSize():][:g.InSize()]
-		yi := y[i*g.M*P:][:g.M*P]
-		kernels.ConvImage(g, xi, w, bias, yi, relu, get[T](op.cols.worker(wk), scratch), packed)
+		yi := y[i*per:][:per]
+		s := get[T](op.cols.worker(wk), scratch)
+		if op.pool != "" {
+			kernels.ConvImagePool2(g, xi, w, bias, yi, relu, s, packed)
+		} else {
+			kernels.ConvImage(g, xi, w, bias, yi, relu, s, packed)
+		}
 	})
-	return output(&op.out, y, op.outShape()), nil
+	return output(&op.out, y, out), nil
 }
 
 // foldBN returns the weights and bias of the conv followed by its batch norm:

@@ -424,3 +424,53 @@ func TestMatMulAddFused(t *testing.T) {
 		}
 	}
 }
+
+// TestConvPoolFused checks the fusion of a conv, its ReLU and a 2x2 stride-2
+// max pool into the conv's op at inference: the fused graph has one op, and
+// its outputs are bit-identical to the unfused ops' (asking for the ReLU's
+// output keeps them apart), for even and odd output sizes.
+func TestConvPoolFused(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, size := range []int{8, 9} {
+		for _, pads := range [][4]int{{}, {1, 2, 1, 0}} {
+			m := &graph.Model{Inputs: []graph.Value{{Name: "x", Type: graph.Float32, Shape: []int{graph.Batch, 2, size, size}}}}
+			m.Params = []*graph.Tensor{
+				{Name: "w", Dims: []int{5, 2, 3, 3}, Data: randSlice[float32](rng, 90)},
+				{Name: "b", Dims: []int{5}, Data: randSlice[float32](rng, 5)},
+			}
+			m.Nodes = []*graph.Node{
+				{Name: "conv", Op: &graph.Conv{Pads: pads}, Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+				{Name: "relu", Op: &graph.Relu{}, Inputs: []string{"c"}, Outputs: []string{"r"}},
+				{Name: "pool", Op: &graph.Pool{KernelShape: []int{2, 2}, Strides: []int{2, 2}}, Inputs: []string{"r"}, Outputs: []string{"y"}},
+			}
+			b, err := Build(m, 3, []string{"y"}, Options{Mode: Infer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := 0
+			for _, n := range b.G.AllNodes() {
+				if n.Op() != nil && !isConstant(n) {
+					ops++
+					if c, ok := stateOf(n.Op()).(*convOp); !ok || c.pool != "pool" || c.relu != "relu" {
+						t.Errorf("size %d pads %v: op %v in the fused graph", size, pads, n.Op())
+					}
+				}
+			}
+			if ops != 1 {
+				t.Errorf("size %d pads %v: %d ops, want 1", size, pads, ops)
+			}
+			x := randSlice[float32](rng, 3*2*size*size)
+			fused, err := NewRunner(m, "y").Run(3, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := NewRunner(m, "r", "y").Run(3, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(fused[0].Shape, plain[1].Shape) || !slices.Equal(fused[0].Float, plain[1].Float) {
+				t.Errorf("size %d pads %v: fused %v %v, unfused %v %v", size, pads, fused[0].Shape, fused[0].Float, plain[1].Shape, plain[1].Float)
+			}
+		}
+	}
+}

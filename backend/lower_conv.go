@@ -59,6 +59,8 @@ func (b *Builder) lowerConv(c *graph.Conv, n *graph.Node) ([]*G.Node, error) {
 		op.relu = b.fuse.relu[bn.Name]
 		children = append(children, scale, shift)
 		b.bns = append(b.bns, bnState{op: op, mean: b.Tensor(bn, 3), vr: b.Tensor(bn, 4), node: bn.Name})
+	} else if p := b.fuse.pool[n.Name]; p != nil && op.g.OH >= 2 && op.g.OW >= 2 {
+		op.pool = p.Name // inference: the max pool after it (and its ReLU)
 	}
 	return one(G.ApplyOp(op.gorgonia(), children...))
 }

@@ -1,19 +1,26 @@
 package backend
 
-import "github.com/onnxdigits/onnxdigits/graph"
+import (
+	"slices"
+
+	"github.com/onnxdigits/onnxdigits/graph"
+)
 
 // fusion is the plan of which ops apply the node after them in their own
 // epilogue, decided on the IR before lowering (planFusion): a ReLU after a
 // conv, batch norm or dense op, at inference a batch norm (and the ReLU
 // after it) after a conv, the fold graph.FoldChannel computes, and the Add
 // of a bias parameter after a MatMul (PyTorch's Linear at opset 11), which
-// the dense op adds as its C (and the ReLU after that Add). The lowering
+// the dense op adds as its C (and the ReLU after that Add), and at inference
+// a 2x2 stride-2 max pool after a conv (and its ReLU), which the conv's op
+// takes from its output before storing it. The lowering
 // follows the plan where its op can take the node; a node whose op did not
 // apply it is lowered as itself (lowerRelu and lowerBatchNorm ask the op).
 type fusion struct {
 	relu map[string]string      // node -> the Relu node its op applies
 	bn   map[string]*graph.Node // conv node -> the BatchNormalization node it applies
 	add  map[string]*graph.Node // MatMul node -> the Add of a parameter it applies
+	pool map[string]*graph.Node // conv node -> the MaxPool it applies
 }
 
 // planFusion makes the fusion plan of b's Model for the values b was asked for.
@@ -21,7 +28,7 @@ type fusion struct {
 // that op's single output and the output is neither wanted nor a model output.
 func (b *Builder) planFusion() fusion {
 	m := b.Model
-	f := fusion{relu: map[string]string{}, bn: map[string]*graph.Node{}, add: map[string]*graph.Node{}}
+	f := fusion{relu: map[string]string{}, bn: map[string]*graph.Node{}, add: map[string]*graph.Node{}, pool: map[string]*graph.Node{}}
 	consumer := map[string]*graph.Node{} // value -> its only consumer (nil: several)
 	for _, n := range m.Nodes {
 		for _, in := range n.Inputs {
@@ -60,12 +67,31 @@ func (b *Builder) planFusion() fusion {
 		if _, ok := n.Op.(*graph.Conv); !ok || b.Opts.Mode != Infer {
 			continue
 		}
+		last := n // the conv, or the ReLU after it
+		if f.relu[n.Name] != "" {
+			last = c
+		}
+		if p := next(last); p != nil && isMaxPool2(p) {
+			f.pool[n.Name] = p
+		}
 		if _, ok := c.Op.(*graph.BatchNorm); !ok || len(c.Inputs) != 5 || c.Inputs[0] != n.Outputs[0] {
 			continue
 		}
 		f.bn[n.Name] = c
 	}
 	return f
+}
+
+// isMaxPool2 reports a 2-D MaxPool with a 2x2 window, stride 2, no padding
+// or dilation, floor mode, and one output: what a conv's op can apply.
+func isMaxPool2(n *graph.Node) bool {
+	p, ok := n.Op.(*graph.Pool)
+	if !ok || p.Average || len(n.Outputs) != 1 {
+		return false
+	}
+	w, err := p.Normalized()
+	return err == nil && slices.Equal(w.KernelShape, []int{2, 2}) && slices.Equal(w.Strides, []int{2, 2}) &&
+		slices.Equal(w.Dilations, []int{1, 1}) && !slices.ContainsFunc(w.Pads, isNonzero) && !w.CeilMode
 }
 
 // addend is the input of the Add node add that is not mm's output.

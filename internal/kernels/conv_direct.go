@@ -116,7 +116,7 @@ func ConvImage[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T, 
 	case ConvShifted:
 		convShifted(g, x, w, bias, y, relu, scratch)
 	case ConvImplicit:
-		convImplicit(g, x, w, bias, y, relu, scratch, packed)
+		convImplicit(g, x, w, bias, y, relu, scratch, packed, false)
 	default:
 		convIm2col(g, x, w, bias, y, relu, scratch)
 	}
@@ -196,7 +196,56 @@ func PackConvWeights[T Float](g *ConvGeom, w []T, dst []float32) []float32 {
 	return dst
 }
 
-func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T, packed []float32) {
+// ConvImagePool2 is ConvImage followed by the 2x2 stride-2 max pool (floor
+// mode, no padding) of every output plane: y is (M, oH/2, oW/2), the max
+// exactly as Pool2D takes it. ConvImplicit pools its wide output directly
+// instead of compacting it first. scratch holds at least
+// g.ConvPoolScratch() values.
+func ConvImagePool2[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T, packed []float32) {
+	if g.Algo() == ConvImplicit {
+		convImplicit(g, x, w, bias, y, relu, scratch, packed, true)
+		return
+	}
+	full := scratch[:g.M*g.P()]
+	ConvImage(g, x, w, bias, full, relu, scratch[g.M*g.P():], packed)
+	maxPool2Planes(full, y, g.M, g.OH, g.OW, g.OW, g.P())
+}
+
+// ConvPoolScratch is the number of scratch values ConvImagePool2 needs.
+func (g *ConvGeom) ConvPoolScratch() int {
+	if g.Algo() == ConvImplicit {
+		n := g.shiftedScratch()
+		if g.shiftedWidth() == g.OW {
+			n += g.M * g.OH * g.OW // the output before pooling
+		}
+		return n
+	}
+	return g.ConvScratch() + g.M*g.P()
+}
+
+// maxPool2Planes sets y (planes, h/2, w/2) to the 2x2 stride-2 max pool of
+// planes of x, each h rows of w values ldr apart, planes ldp apart.
+func maxPool2Planes[T Float](x, y []T, planes, h, w, ldr, ldp int) {
+	oh, ow := h/2, w/2
+	if oh == 0 || ow == 0 {
+		return
+	}
+	for p := range planes {
+		xp, yp := x[p*ldp:], y[p*oh*ow:][:oh*ow]
+		if x32, ok := any(xp).([]float32); ok && vector() && maxPool2Vector(x32, any(yp).([]float32), ow, oh, ldr) {
+			continue
+		}
+		for oy := range oh {
+			r0, r1 := xp[2*oy*ldr:], xp[(2*oy+1)*ldr:]
+			for ox := range ow {
+				yp[oy*ow+ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+			}
+		}
+	}
+}
+
+// convImplicit is ConvImplicit; with pool set it is ConvImagePool2's.
+func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T, packed []float32, pool bool) {
 	hp, wp, copyX := g.shiftedGeom()
 	src, plane := x, g.H*g.W
 	if copyX {
@@ -206,7 +255,7 @@ func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []
 		padImage(g, x, src, hp, wp)
 	}
 	out, ldc := y, g.P()
-	if wp != g.OW {
+	if wp != g.OW || pool {
 		ldc = g.OH * wp
 		out = scratch[:g.M*ldc]
 	}
@@ -226,7 +275,10 @@ func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []
 	} else {
 		GemmNNRows(g.M, n, g.K(), w, g.K(), src, rows, out, ldc, false, bias, relu)
 	}
-	if wp != g.OW {
+	switch {
+	case pool:
+		maxPool2Planes(out, y, g.M, g.OH, g.OW, wp, ldc)
+	case wp != g.OW:
 		CopyRows(y, out, g.OW, g.M*g.OH, g.OW, wp)
 	}
 }

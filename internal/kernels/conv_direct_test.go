@@ -97,7 +97,7 @@ func convWith[T Float](a ConvAlgo, g *ConvGeom, x, w, bias, y []T, relu bool, sc
 	case ConvShifted:
 		convShifted(g, x, w, bias, y, relu, scratch)
 	case ConvImplicit:
-		convImplicit(g, x, w, bias, y, relu, scratch, nil)
+		convImplicit(g, x, w, bias, y, relu, scratch, nil, false)
 	default:
 		convIm2col(g, x, w, bias, y, relu, scratch)
 	}
@@ -152,9 +152,9 @@ func testConvImplicitExact(t *testing.T) {
 		want := make([]float32, g.M*g.P())
 		got := make([]float32, len(want))
 		convIm2col(&g, x, w, bias, want, true, scratch)
-		convImplicit(&g, x, w, bias, got, true, scratch, nil)
+		convImplicit(&g, x, w, bias, got, true, scratch, nil, false)
 		got2 := make([]float32, len(want))
-		convImplicit(&g, x, w, bias, got2, true, scratch, PackConvWeights(&g, w, nil))
+		convImplicit(&g, x, w, bias, got2, true, scratch, PackConvWeights(&g, w, nil), false)
 		if !slices.Equal(got, got2) {
 			t.Fatalf("%v: with packed weights %v, without %v", &g, got2, got)
 		}
@@ -225,6 +225,41 @@ func testGemmNNRows(t *testing.T) {
 				if vector() && !exact || !vector() && math.Abs(float64(got[i]-want[i])) > 1e-5*math.Sqrt(float64(c.k)) {
 					t.Fatalf("%+v flags %d: C[%d] = %v, GemmNN %v", c, flags, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// TestConvImagePool2 checks ConvImagePool2 bit for bit against ConvImage
+// followed by Pool2D's 2x2 stride-2 max pool, on every path and edge shape
+// (odd output sizes drop the last row and column).
+func TestConvImagePool2(t *testing.T) { forEachPath(t, testConvImagePool2) }
+
+func testConvImagePool2(t *testing.T) {
+	rng := rand.New(rand.NewSource(29))
+	for _, e := range convEdgeGeoms {
+		g := fillOut(e.g, e.pb, e.pr)
+		g.N = 1
+		if g.OH < 2 || g.OW < 2 {
+			continue
+		}
+		x := randSlice[float32](rng, g.InSize())
+		w := randSlice[float32](rng, g.M*g.K())
+		bias := randSlice[float32](rng, g.M)
+		full := make([]float32, g.M*g.P())
+		ConvImage(&g, x, w, bias, full, true, make([]float32, g.ConvScratch()), nil)
+		pg := &PoolGeom{N: 1, C: g.M, H: g.OH, W: g.OW, OH: g.OH / 2, OW: g.OW / 2, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1}
+		want := make([]float32, g.M*pg.OH*pg.OW)
+		Pool2D(pg, full, want)
+		got := make([]float32, len(want))
+		scratch := make([]float32, g.ConvPoolScratch())
+		for i := range scratch {
+			scratch[i] = float32(math.NaN())
+		}
+		ConvImagePool2(&g, x, w, bias, got, true, scratch, PackConvWeights(&g, w, nil))
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v (%v): y[%d] = %v, want %v", &g, g.Algo(), i, got[i], want[i])
 			}
 		}
 	}
