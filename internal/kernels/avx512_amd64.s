@@ -5,7 +5,12 @@
 #include "textflag.h"
 
 // func gemmNN1(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN1(SB), NOSPLIT, $0-72
+TEXT ·gemmNN1(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -123,11 +128,17 @@ nn1_store:
 	SUBQ $32, R10
 	JMP nn1_strip
 nn1_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN2(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN2(SB), NOSPLIT, $0-72
+TEXT ·gemmNN2(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -279,11 +290,17 @@ nn2_store:
 	SUBQ $32, R10
 	JMP nn2_strip
 nn2_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN3(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN3(SB), NOSPLIT, $0-72
+TEXT ·gemmNN3(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -390,11 +407,17 @@ nn3_store:
 	SUBQ $32, R10
 	JMP nn3_strip
 nn3_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN4(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN4(SB), NOSPLIT, $0-72
+TEXT ·gemmNN4(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -515,11 +538,17 @@ nn4_store:
 	SUBQ $32, R10
 	JMP nn4_strip
 nn4_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN5(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN5(SB), NOSPLIT, $0-72
+TEXT ·gemmNN5(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -654,11 +683,17 @@ nn5_store:
 	SUBQ $32, R10
 	JMP nn5_strip
 nn5_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN6(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN6(SB), NOSPLIT, $0-72
+TEXT ·gemmNN6(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -807,11 +842,17 @@ nn6_store:
 	SUBQ $32, R10
 	JMP nn6_strip
 nn6_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN7(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN7(SB), NOSPLIT, $0-72
+TEXT ·gemmNN7(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -974,11 +1015,17 @@ nn7_store:
 	SUBQ $32, R10
 	JMP nn7_strip
 nn7_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN8(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN8(SB), NOSPLIT, $0-72
+TEXT ·gemmNN8(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -1155,11 +1202,17 @@ nn8_store:
 	SUBQ $32, R10
 	JMP nn8_strip
 nn8_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN9(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN9(SB), NOSPLIT, $0-72
+TEXT ·gemmNN9(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -1350,11 +1403,17 @@ nn9_store:
 	SUBQ $32, R10
 	JMP nn9_strip
 nn9_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN10(k, n int, ap, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN10(SB), NOSPLIT, $0-72
+TEXT ·gemmNN10(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -1559,11 +1618,17 @@ nn10_store:
 	SUBQ $32, R10
 	JMP nn10_strip
 nn10_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNT45(args *ntArgs)
-TEXT ·gemmNT45(SB), NOSPLIT, $0-8
+TEXT ·gemmNT45(SB), NOSPLIT, $8-8
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ args+0(FP), R15
 	MOVQ 0(R15), AX
 	MOVQ 8(R15), BX
@@ -1717,6 +1782,7 @@ nt_reduce:
 	VMOVUPS Z17, 1088(R14)
 	VMOVUPS Z18, 1152(R14)
 	VMOVUPS Z19, 1216(R14)
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 nt_hsum:
@@ -1900,6 +1966,7 @@ nt_hsum:
 	VPERMILPS $0xb1, X19, X30
 	VADDPS X30, X19, X19
 	VMOVSS X19, 156(R15)
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
@@ -2317,7 +2384,12 @@ cr_done:
 	RET
 
 // func gemmNN1Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN1Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN1Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -2439,11 +2511,17 @@ nn1rows_store:
 	SUBQ $32, R10
 	JMP nn1rows_strip
 nn1rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN2Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN2Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN2Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -2599,11 +2677,17 @@ nn2rows_store:
 	SUBQ $32, R10
 	JMP nn2rows_strip
 nn2rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN3Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN3Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN3Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -2710,11 +2794,17 @@ nn3rows_store:
 	SUBQ $32, R10
 	JMP nn3rows_strip
 nn3rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN4Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN4Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN4Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -2835,11 +2925,17 @@ nn4rows_store:
 	SUBQ $32, R10
 	JMP nn4rows_strip
 nn4rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN5Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN5Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN5Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -2974,11 +3070,17 @@ nn5rows_store:
 	SUBQ $32, R10
 	JMP nn5rows_strip
 nn5rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN6Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN6Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN6Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -3127,11 +3229,17 @@ nn6rows_store:
 	SUBQ $32, R10
 	JMP nn6rows_strip
 nn6rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN7Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN7Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN7Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -3294,11 +3402,17 @@ nn7rows_store:
 	SUBQ $32, R10
 	JMP nn7rows_strip
 nn7rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN8Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN8Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN8Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -3475,11 +3589,17 @@ nn8rows_store:
 	SUBQ $32, R10
 	JMP nn8rows_strip
 nn8rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN9Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN9Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN9Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -3670,11 +3790,17 @@ nn9rows_store:
 	SUBQ $32, R10
 	JMP nn9rows_strip
 nn9rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 
 // func gemmNN10Rows(k, n int, ap, b *float32, rows *int, c *float32, ldc int, bias *float32, flags int)
-TEXT ·gemmNN10Rows(SB), NOSPLIT, $0-72
+TEXT ·gemmNN10Rows(SB), NOSPLIT, $8-72
+	STMXCSR mxcsr-8(SP)
+	MOVL mxcsr-8(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, mxcsr-4(SP)
+	LDMXCSR mxcsr-4(SP)
 	MOVQ k+0(FP), CX
 	MOVQ n+8(FP), R10
 	MOVQ ap+16(FP), R11
@@ -3879,6 +4005,7 @@ nn10rows_store:
 	SUBQ $32, R10
 	JMP nn10rows_strip
 nn10rows_done:
+	LDMXCSR mxcsr-8(SP)
 	VZEROUPPER
 	RET
 

@@ -64,7 +64,8 @@ func gemmNN(mr int, rows bool) {
 		fn, nn, ldb = fn+"Rows", nn+"rows", "rows *int"
 	}
 	p("// func %s(k, n int, ap, b *float32, %s, c *float32, ldc int, bias *float32, flags int)", fn, ldb)
-	p("TEXT ·%s(SB), NOSPLIT, $0-72", fn)
+	p("TEXT ·%s(SB), NOSPLIT, $8-72", fn)
+	flushOn()
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ n+8(FP), R10")
 	p("\tMOVQ ap+16(FP), R11")
@@ -195,10 +196,29 @@ func gemmNN(mr int, rows bool) {
 	p("\tSUBQ $32, R10")
 	p("\tJMP %s_strip", nn)
 	p("%s_done:", nn)
+	flushOff()
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
 }
+
+// flushOn sets MXCSR's FTZ and DAZ bits (0x8040) for a GEMM kernel, keeping
+// the caller's MXCSR in the frame's 8 bytes, as gen_avx2.go does: subnormal
+// inputs read as zero and subnormal results are stored as zero, instead of a
+// microcode assist per vector FMA (a network's loss gradients can hold such
+// values; see flushBelow in gemm_portable.go). Uses AX, so it comes before
+// the arguments are loaded. Assembly functions are never preempted
+// asynchronously, so no other goroutine runs with these bits.
+func flushOn() {
+	p("\tSTMXCSR mxcsr-8(SP)")
+	p("\tMOVL mxcsr-8(SP), AX")
+	p("\tORL $0x8040, AX")
+	p("\tMOVL AX, mxcsr-4(SP)")
+	p("\tLDMXCSR mxcsr-4(SP)")
+}
+
+// flushOff restores the caller's MXCSR saved by flushOn.
+func flushOff() { p("\tLDMXCSR mxcsr-8(SP)") }
 
 // loadB loads the current row of the B strip into Z<z> and Z<z+1> (masks
 // K1, K2): at AX, or with rows at BX plus the current offset.
@@ -236,7 +256,8 @@ func gemmNT() {
 	a := []string{"AX", "BX", "CX", "DX"}
 	b := []string{"SI", "DI", "R8", "R9", "R10"}
 	p("// func gemmNT45(args *ntArgs)")
-	p("TEXT ·gemmNT45(SB), NOSPLIT, $0-8")
+	p("TEXT ·gemmNT45(SB), NOSPLIT, $8-8")
+	flushOn()
 	p("\tMOVQ args+0(FP), R15")
 	for i, r := range a {
 		p("\tMOVQ %d(R15), %s", 8*i, r)
@@ -281,6 +302,7 @@ func gemmNT() {
 	for i := 0; i < 20; i++ {
 		p("\tVMOVUPS Z%d, %d(R14)", i, 64*i)
 	}
+	flushOff()
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("nt_hsum:")
@@ -296,6 +318,7 @@ func gemmNT() {
 		p("\tVADDPS X30, X%d, X%d", i, i)
 		p("\tVMOVSS X%d, %d(R15)", i, 80+4*i)
 	}
+	flushOff()
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
