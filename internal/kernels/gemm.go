@@ -53,15 +53,7 @@ func GemmNNRows[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T, 
 func gemmNNRowsGo[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T, ldc int, acc bool, bias []T, relu bool) {
 	for i := range m {
 		crow := c[i*ldc:][:n]
-		if !acc {
-			clear(crow)
-		}
-		if bias != nil {
-			bi := bias[i]
-			for j := range crow {
-				crow[j] += bi
-			}
-		}
+		nnStart(crow, acc, bias, i)
 		for p, ap := range a[i*lda:][:k] {
 			for j, v := range b[rows[p]:][:n] {
 				crow[j] += ap * v
