@@ -75,7 +75,7 @@ func TestGemmNNAVX2MatchesNaive(t *testing.T) {
 }
 
 // TestAVX2FlushesSubnormals pins the MXCSR bits the AVX2 GEMM kernels run
-// with (flushOn in gen_avx2.go): a subnormal A value reads as zero (DAZ), a
+// with (flushOn in gen_emit.go): a subnormal A value reads as zero (DAZ), a
 // subnormal product is stored as zero (FTZ), and Go code after the call sees
 // the caller's MXCSR again (a subnormal product stays subnormal).
 func TestAVX2FlushesSubnormals(t *testing.T) {

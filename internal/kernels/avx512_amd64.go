@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate go run gen_avx512.go
+//go:generate go run gen_avx512.go gen_emit.go
 
 import "fmt"
 

@@ -5,7 +5,7 @@ package kernels
 import "testing"
 
 // TestAVX512FlushesSubnormals pins the MXCSR bits the AVX-512 GEMM kernels
-// run with (flushOn in gen_avx512.go), as TestAVX2FlushesSubnormals does for
+// run with (flushOn in gen_emit.go), as TestAVX2FlushesSubnormals does for
 // AVX2: through GemmNN (every row count of the micro-kernels) and GemmNT (the
 // 4x5 dot-product kernel), a subnormal A value reads as zero (DAZ) and a
 // subnormal product is stored as zero (FTZ); Go code after the call sees the

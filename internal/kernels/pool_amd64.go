@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate go run gen_pool.go
+//go:generate go run gen_pool.go gen_emit.go
 
 // maxPool2Plane32 sets y (oh, ow) to the 2x2 stride-2 max pool of x, whose
 // rows are w floats apart (AVX-512, pool_amd64.s). It returns nonzero when an
