@@ -59,46 +59,10 @@ type FolderOptions struct {
 // more than 256 classes or MaxImages images, an undecodable file, or an
 // image of the wrong size (without opts.Resize) is an error naming the file.
 func ReadFolder(fsys fs.FS, opts FolderOptions) (*Set, error) {
-	root, err := fs.ReadDir(fsys, ".")
+	classes, files, labels, err := listFolder(fsys)
 	if err != nil {
-		return nil, fmt.Errorf("digits: folder: %w", err)
+		return nil, err
 	}
-	var classes []string
-	for _, e := range root {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			classes = append(classes, e.Name())
-		}
-	}
-	if len(classes) == 0 {
-		return nil, errors.New("digits: folder: no class directories (want DIR/<label>/*.png)")
-	}
-	if len(classes) > 256 {
-		return nil, fmt.Errorf("digits: folder: %d class directories, at most 256", len(classes))
-	}
-	sortClasses(classes)
-
-	var files []string
-	var labels []uint8
-	for k, c := range classes {
-		entries, err := fs.ReadDir(fsys, c)
-		if err != nil {
-			return nil, fmt.Errorf("digits: folder: %w", err)
-		}
-		for _, e := range entries {
-			if e.IsDir() || !isImageName(e.Name()) {
-				continue
-			}
-			files = append(files, path.Join(c, e.Name()))
-			labels = append(labels, uint8(k))
-		}
-		if len(files) > MaxImages {
-			return nil, UnsupportedError(fmt.Sprintf("folder holds more than MaxImages (%d) images", MaxImages))
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("digits: folder: no .png/.jpg/.jpeg images under %d class directories", len(classes))
-	}
-
 	s := &Set{Pixels: make([]uint8, len(files)*pixels), Labels: labels, Classes: classes}
 	// Decode in parallel; each worker writes only its own images' slots.
 	errs := make([]error, len(files))
@@ -122,7 +86,7 @@ func ReadFolder(fsys fs.FS, opts FolderOptions) (*Set, error) {
 	}
 	close(next)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := firstErrors(errs, 5); err != nil {
 		return nil, err
 	}
 
@@ -132,6 +96,77 @@ func ReadFolder(fsys fs.FS, opts FolderOptions) (*Set, error) {
 		s.Angles = angles
 	}
 	return s, nil
+}
+
+// firstErrors joins the first most non-nil errors of errs and counts the
+// rest, so that a folder of bad files gives a short message.
+func firstErrors(errs []error, most int) error {
+	var first []error
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			if n < most {
+				first = append(first, err)
+			}
+			n++
+		}
+	}
+	if n > most {
+		first = append(first, fmt.Errorf("digits: folder: %d more files failed", n-most))
+	}
+	return errors.Join(first...)
+}
+
+// listFolder lists the images ReadFolder reads, without opening any: the
+// class directories (sorted) and each image's path and class index. It
+// enforces ReadFolder's limits on classes and images.
+func listFolder(fsys fs.FS) (classes, files []string, labels []uint8, err error) {
+	root, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("digits: folder: %w", err)
+	}
+	for _, e := range root {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			classes = append(classes, e.Name())
+		}
+	}
+	if len(classes) == 0 {
+		return nil, nil, nil, errors.New("digits: folder: no class directories (want DIR/<label>/*.png)")
+	}
+	if len(classes) > 256 {
+		return nil, nil, nil, fmt.Errorf("digits: folder: %d class directories, at most 256", len(classes))
+	}
+	sortClasses(classes)
+
+	for k, c := range classes {
+		entries, err := fs.ReadDir(fsys, c)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("digits: folder: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !isImageName(e.Name()) {
+				continue
+			}
+			files = append(files, path.Join(c, e.Name()))
+			labels = append(labels, uint8(k))
+		}
+		if len(files) > MaxImages {
+			return nil, nil, nil, UnsupportedError(fmt.Sprintf("folder holds more than MaxImages (%d) images", MaxImages))
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil, nil, fmt.Errorf("digits: folder: no .png/.jpg/.jpeg images under %d class directories", len(classes))
+	}
+
+	return classes, files, labels, nil
+}
+
+// FolderImages returns how many images ReadFolder would read from the
+// folder dir, from its listing alone (no image is opened), with ReadFolder's
+// errors for a folder it would refuse.
+func FolderImages(dir string) (int, error) {
+	_, files, _, err := listFolder(os.DirFS(dir))
+	return len(files), err
 }
 
 // readLimited reads a file, refusing files above maxImageFileBytes.

@@ -3,6 +3,7 @@ package digits
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -80,8 +81,17 @@ func TestReadFolderErrors(t *testing.T) {
 			}
 		})
 	}
+	// Many bad files: the first five are named, the rest counted.
+	many := fstest.MapFS{}
+	for i := range 8 {
+		many[fmt.Sprintf("3/%d.png", i)] = &fstest.MapFile{Data: []byte("bad")}
+	}
+	_, err := ReadFolder(many, FolderOptions{})
+	if err == nil || !strings.Contains(err.Error(), "3/4.png") || strings.Contains(err.Error(), "3/5.png") || !strings.HasSuffix(err.Error(), "3 more files failed") {
+		t.Errorf("8 bad files: error %v", err)
+	}
 	// The committed non-28x28 sample, through os.DirFS.
-	_, err := ReadFolder(os.DirFS("testdata/badsize"), FolderOptions{})
+	_, err = ReadFolder(os.DirFS("testdata/badsize"), FolderOptions{})
 	if err == nil || !strings.Contains(err.Error(), "7/wide.png: image is 30x28") {
 		t.Errorf("testdata/badsize: error %v", err)
 	}
@@ -238,4 +248,37 @@ func FuzzDecodeImage(f *testing.F) {
 			return
 		}
 	})
+}
+
+// TestFolderImages counts what ReadFolder reads from the listing alone: the
+// images here are not even valid files, so decoding any would fail. Other
+// files and nested folders do not count; a folder ReadFolder refuses is an
+// error, and SpecImages gives the same count for the folder as a data spec.
+func TestFolderImages(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"0/a.png", "0/b.jpg", "0/c.jpeg", "1/d.png", "1/e.PNG", "1/notes.txt", "1/deeper/f.png", ".hidden/g.png", "labels.csv"} {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("not an image"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := FolderImages(dir) // a, b, c, d and e
+	if err != nil || n != 5 {
+		t.Fatalf("FolderImages = %d, %v, want 5", n, err)
+	}
+	if _, err := ReadFolder(os.DirFS(dir), FolderOptions{}); err == nil {
+		t.Fatal("ReadFolder read invalid images")
+	}
+	if got, ok := SpecImages(dir); !ok || got != n {
+		t.Errorf("SpecImages(folder) = %d, %v, want %d", got, ok, n)
+	}
+	if _, err := FolderImages(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no class directories") {
+		t.Errorf("empty folder: %v", err)
+	}
+	if _, ok := SpecImages(filepath.Join(dir, "missing")); ok {
+		t.Error("SpecImages of a missing folder is ok")
+	}
 }

@@ -86,8 +86,9 @@ func mnistDir(spec string) (string, error) {
 }
 
 // SpecImages returns the number of images (training plus validation) Load
-// would read for spec, from the spec alone, or false when only reading tells
-// (a folder) or the spec is not valid.
+// would read for spec: from the spec alone, or for a folder from its listing
+// (FolderImages: no image is opened). It returns false when the spec is not
+// valid or the folder would be refused.
 func SpecImages(spec string) (int, bool) {
 	switch {
 	case spec == "synthetic":
@@ -100,6 +101,11 @@ func SpecImages(spec string) (int, bool) {
 		return 10 * n, true
 	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"):
 		return 70_000, true
+	}
+	if fi, err := os.Stat(spec); err == nil && fi.IsDir() {
+		if n, err := FolderImages(spec); err == nil {
+			return n, true
+		}
 	}
 	return 0, false
 }

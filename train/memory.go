@@ -45,17 +45,22 @@ func SetBytes(s *digits.Set) int64 {
 	return int64(len(s.Images))*4 + int64(len(s.Pixels)) + int64(len(s.Labels)) + int64(len(s.Angles))*4
 }
 
-// DataBytes estimates, from the spec alone, the memory digits.Load(spec)
-// would hold: synthetic and MNIST sizes are known; a folder is not (0, false).
+// DataBytes estimates the memory digits.Load(spec) would hold before it is
+// loaded: synthetic and MNIST sizes follow from the spec, a folder's from its
+// listing (digits.SpecImages). False when the spec or the folder is not valid.
 func DataBytes(spec string) (int64, bool) {
 	n, ok := digits.SpecImages(spec)
 	if !ok {
 		return 0, false
 	}
-	if strings.HasPrefix(spec, "mnist") { // 8-bit pixels, no angles
-		return int64(n) * (digits.Height*digits.Width + 1), true
+	const px = digits.Height * digits.Width
+	switch {
+	case spec == "mnist" || strings.HasPrefix(spec, "mnist:"): // 8-bit pixels, no angles
+		return int64(n) * (px + 1), true
+	case spec == "synthetic" || strings.HasPrefix(spec, "synthetic:"): // float32 images, angles
+		return int64(n) * (px*4 + 1 + 4), true
 	}
-	return int64(n) * (digits.Height*digits.Width*4 + 1 + 4), true
+	return int64(n) * (px + 1 + 4), true // a folder: 8-bit pixels, angles if labels.csv has them
 }
 
 // CheckMemory plans training cfg before anything is allocated: the model

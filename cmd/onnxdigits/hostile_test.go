@@ -105,6 +105,7 @@ func hostileRows() []hostileRow {
 		{name: "arch fc100000000", args: train("--arch", "conv5x5x20,fc100000000,fc10"), want: 1, msg: "memory"},
 		{name: "arch conv p100000", args: train("--arch", "conv3x3x20p100000,fc10"), want: 1, msg: "memory"},
 		{name: "data synthetic:1000000", args: []string{"train", "--checkpoint", "$D/new.ckpt", "--data", "synthetic:1000000"}, want: 1, msg: "memory"},
+		{name: "data folder of 60,000 images", args: train("--data", "$D/bigfolder", "--max-memory", "64MB"), want: 1, msg: "memory"},
 		{name: "digits --per-class 1000000", args: []string{"digits", "--out", "$D/digits", "--per-class", "1000000"}, want: 1, msg: "--max-memory"},
 		{name: "learn-rate NaN", args: train("--learn-rate", "NaN"), want: 2, msg: "--learn-rate", fast: true},
 		{name: "learn-rate Inf", args: train("--learn-rate", "Inf"), want: 2, msg: "--learn-rate", fast: true},
@@ -334,6 +335,21 @@ func craftHostile(t *testing.T, dir string) {
 			img.Pix[i] = uint8(v * 255)
 		}
 	}))
+	// A folder of 60,000 images (45 MiB as 8-bit pixels) that are not even
+	// images: sized from its listing, the run (39 MiB planned) plus the
+	// folder is over 64 MB before any file is opened, so the error is the
+	// memory plan's, not the first file's.
+	for i := range 60_000 {
+		class := filepath.Join(dir, "bigfolder", fmt.Sprint(i%10))
+		if i < 10 {
+			if err := os.MkdirAll(class, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(class, fmt.Sprintf("%d.png", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, wh := range [][2]int{{16777216, 1}, {65536, 256}, {16384, 1024}, {8192, 8}} {
 		write(fmt.Sprintf("%dx%d.png", wh[0], wh[1]), encodePNG(t, wh[0], wh[1], nil))
 	}

@@ -78,7 +78,7 @@ func runTrain(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	// Cheap runtime checks before the data loads: the memory plan (with the
-	// data set's size when the spec tells it) and the checkpoint's lock.
+	// data set's size, from the spec or a folder's listing) and the checkpoint's lock.
 	dataBytes, _ := train.DataBytes(cfg.Dataset)
 	if cfg.Resume {
 		ck, err := train.LoadCheckpoint(cfg.Checkpoint)
