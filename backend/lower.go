@@ -21,9 +21,7 @@ func (b *Builder) lower(n *graph.Node) ([]*G.Node, error) {
 		return b.lowerPool(op, n)
 	case *graph.GlobalAveragePool:
 		return b.lowerGlobalAveragePool(n)
-	case *graph.Flatten:
-		return b.lowerFlatten(op, n)
-	case *graph.Reshape:
+	case *graph.Flatten, *graph.Reshape:
 		return b.lowerReshape(n)
 	case *graph.Transpose:
 		return b.lowerTranspose(op, n)

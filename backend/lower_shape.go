@@ -11,18 +11,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-func (b *Builder) lowerFlatten(f *graph.Flatten, n *graph.Node) ([]*G.Node, error) {
-	x, err := b.Input(n, 0)
-	if err != nil {
-		return nil, err
-	}
-	out, err := b.outShapes(n)
-	if err != nil {
-		return nil, err
-	}
-	return b.reshape(x, out[0])
-}
-
+// lowerReshape lowers Flatten and Reshape: both give their input the shape
+// inference gave their output.
 func (b *Builder) lowerReshape(n *graph.Node) ([]*G.Node, error) {
 	x, err := b.Input(n, 0)
 	if err != nil {
