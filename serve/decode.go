@@ -50,15 +50,20 @@ type jsonDecoder struct {
 	depth int // arrays and objects open
 }
 
-func (d *jsonDecoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
+func (d *jsonDecoder) space() { d.i = skipSpace(d.b, d.i) }
+
+// skipSpace returns the index of the first byte from i on that is not JSON
+// white space (len(b) if none).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			d.i++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 // peek returns the first byte of the next value (after white space), or an

@@ -115,7 +115,7 @@ func appendOutput(b []byte, o *responseOutput) ([]byte, error) {
 // decimal that reads back as v, with an exponent only below 1e-6 or from 1e21,
 // and e-7 rather than e-07.
 func appendFloat32(b []byte, v float32) ([]byte, error) {
-	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+	if notFinite(v) {
 		return nil, fmt.Errorf("serve: output value %v is not a JSON number", v)
 	}
 	format := byte('f')

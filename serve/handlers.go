@@ -340,9 +340,8 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 	if !ok {
 		return nil, 0, fmt.Errorf("input datatype %q: send FP32 values in the model's layout or UINT8 pixels", in.Datatype)
 	}
-	want := fmt.Sprint(batchDims(info.InputDims))
 	if len(in.Shape) != len(info.InputDims) {
-		return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, want)
+		return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, batchDims(info.InputDims))
 	}
 	shape := make([]int, len(in.Shape))
 	for i, d := range in.Shape {
@@ -350,7 +349,7 @@ func (s *Server) input(m *served, req *inferRequest, bin []byte) ([]float32, int
 		case i == 0 && (d < 1 || d > int64(s.cfg.MaxBatch)):
 			return nil, 0, fmt.Errorf("input shape %v: the batch must be 1..%d", in.Shape, s.cfg.MaxBatch)
 		case i > 0 && d != int64(info.InputDims[i]):
-			return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, want)
+			return nil, 0, fmt.Errorf("input shape %v does not match the model's %v", in.Shape, batchDims(info.InputDims))
 		}
 		shape[i] = int(d)
 	}

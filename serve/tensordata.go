@@ -39,11 +39,7 @@ type dataParser struct {
 	count int
 }
 
-func (p *dataParser) space() {
-	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
-		p.i++
-	}
-}
+func (p *dataParser) space() { p.i = skipSpace(p.b, p.i) }
 
 func (p *dataParser) array(depth int) error {
 	if depth >= len(p.shape) {

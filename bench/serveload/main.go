@@ -336,12 +336,15 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 	errs, busy := 0, 0
 	var firstErr error
 	var wg sync.WaitGroup
-	// The CPU time the server and this process use while measured.
-	// and the server's batch size histogram (/metrics) then.
+	// The CPU time the server and this process use while measured, and the
+	// server's batch-size histogram (/metrics) then, read by one goroutine
+	// (readings is closed when it has them).
 	var serverCPU, ownCPU [2]time.Duration
 	var batches [2][2]float64 // sum and count
 	metricsURL := url[:strings.Index(url, "/v2/")] + "/metrics"
+	readings := make(chan struct{})
 	go func() {
+		defer close(readings)
 		time.Sleep(time.Until(measureFrom))
 		serverCPU[0], ownCPU[0] = cpuTime(pid), cpuTime(os.Getpid())
 		batches[0] = batchSizes(client, metricsURL)
@@ -420,8 +423,8 @@ func run(url string, clients int, duration, warmup time.Duration, bin bool, pid 
 	if pid > 0 {
 		out["server_peak_rss_mb"] = peakRSS(pid)
 	}
-	time.Sleep(time.Until(stop.Add(50 * time.Millisecond))) // the CPU readings are taken
-	if len(lat) > 0 && serverCPU[1] > 0 {
+	<-readings // the CPU and batch readings are taken
+	if len(lat) > 0 && ownCPU[1] > 0 {
 		perRequest := func(cpu [2]time.Duration) float64 {
 			return math.Round(float64((cpu[1]-cpu[0]).Microseconds())/float64(len(lat)+busy+errs)*10) / 10
 		}
