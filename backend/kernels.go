@@ -6,9 +6,11 @@ package backend
 // the conv output and re-allocate every intermediate value after each
 // vm.Reset() (DESIGN §8).
 //
-// Every op owns its output and scratch buffers and reuses them from run to run;
-// Do returns a fresh tensor header over the same backing array each time, since
-// Gorgonia's in-place ops (Reshape's UnsafeDo) may change a header's shape. A
+// Every op owns its output and scratch buffers and reuses them from run to run.
+// A forward op returns its header of the last run through output(), which
+// makes a new one only when Gorgonia's in-place ops (Reshape's UnsafeDo) have
+// reshaped, transposed or re-backed it; backward ops return a fresh header
+// over the same array each time (wrap), since the training tape may. A
 // backward op receives the forward values it reads as graph inputs, so that
 // Gorgonia's register allocation keeps them alive; only small per-channel
 // statistics (batch mean, inverse deviation) pass through op state.
@@ -243,8 +245,9 @@ func (b *Builder) sharesParams() bool {
 	return true
 }
 
-// reluFuser is the state of an op that may apply the ReLU of the named model
-// node itself.
-type reluFuser interface {
-	fusedRelu() string
+// fuser is the state of an op that may compute the model nodes after it
+// itself, as planFusion decided: a ReLU (conv, batch norm, dense), a 2x2 max
+// pool (conv) or a bias Add (dense).
+type fuser interface {
+	absorbs(node string) bool
 }

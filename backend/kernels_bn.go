@@ -65,7 +65,7 @@ func newBNOp(shape tensor.Shape, eps, momentum float64, dt tensor.Dtype) *bnOp {
 	return op
 }
 
-func (op *bnOp) fusedRelu() string { return op.relu }
+func (op *bnOp) absorbs(node string) bool { return node == op.relu }
 
 func (op *bnOp) String() string {
 	if op.relu != "" {

@@ -81,7 +81,7 @@ func newConvOp(g kernels.ConvGeom, bias bool) *convOp {
 	return &convOp{opBase: newOpBase(), g: g, bias: bias}
 }
 
-func (op *convOp) fusedRelu() string { return op.relu }
+func (op *convOp) absorbs(node string) bool { return node == op.relu || node == op.pool }
 
 func (op *convOp) arity() int {
 	n := 2

@@ -39,7 +39,7 @@ type denseOp struct {
 	btOf any
 }
 
-func (op *denseOp) fusedRelu() string { return op.relu }
+func (op *denseOp) absorbs(node string) bool { return node == op.relu || node == op.add }
 
 func (op *denseOp) arity() int {
 	if op.g.cRank > 0 {

@@ -119,10 +119,8 @@ func (b *Builder) lowerBinary(o *graph.Binary, n *graph.Node) ([]*G.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	for _, x := range in {
-		if d, ok := stateOf(x.Op()).(*denseOp); ok && d.add == n.Name {
-			return []*G.Node{x}, nil // the MatMul before added this bias
-		}
+	if x := fusedInto(n, in...); x != nil {
+		return []*G.Node{x}, nil // the MatMul before added this bias
 	}
 	if op := newRepeatBinaryOp(b, o.Kind, in[0], in[1]); op != nil {
 		return one(G.ApplyOp(op, in[0], in[1]))

@@ -38,7 +38,7 @@ func (b *Builder) lowerPool(p *graph.Pool, n *graph.Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := stateOf(x.Op()).(*convOp); ok && c.pool == n.Name {
+	if x := fusedInto(n, x); x != nil {
 		return []*G.Node{x}, nil // the conv before pooled its output already
 	}
 	w, err := p.Normalized()

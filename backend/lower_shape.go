@@ -160,7 +160,7 @@ func (b *Builder) lowerRelu(n *graph.Node) ([]*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := stateOf(x.Op()).(reluFuser); ok && f.fusedRelu() == n.Name {
+	if x := fusedInto(n, x); x != nil {
 		return []*G.Node{x}, nil // the op before applied this ReLU already
 	}
 	return one(G.ApplyOp(newReluOp(x.Shape()), x))

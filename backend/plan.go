@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/onnxdigits/onnxdigits/graph"
+	G "gorgonia.org/gorgonia"
 )
 
 // fusion is the plan of which ops apply the node after them in their own
@@ -112,4 +113,15 @@ func (b *Builder) bnFits(bn *graph.Node, channels int) bool {
 		}
 	}
 	return true
+}
+
+// fusedInto returns the input among in whose op already computed node n, or
+// nil: n then lowers to that input.
+func fusedInto(n *graph.Node, in ...*G.Node) *G.Node {
+	for _, x := range in {
+		if f, ok := stateOf(x.Op()).(fuser); ok && f.absorbs(n.Name) {
+			return x
+		}
+	}
+	return nil
 }
