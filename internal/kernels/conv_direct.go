@@ -136,6 +136,21 @@ func (g *ConvGeom) shiftedGeom() (hp, wp int, copyX bool) {
 	return hp, wp, g.PT != 0 || g.PL != 0 || wp != g.W || hp > g.H
 }
 
+// paddedSource returns the image the shifted and implicit forms read: x
+// itself (planes of H*W values) when its rows already are the padded rows,
+// else x padded into the front of scratch (planes of hp*wp), with the rest of
+// scratch; wp is the padded row length.
+func paddedSource[T Float](g *ConvGeom, x, scratch []T) (src []T, plane, wp int, rest []T) {
+	hp, wp, copyX := g.shiftedGeom()
+	if !copyX {
+		return x, g.H * g.W, wp, scratch
+	}
+	plane = hp * wp
+	src = scratch[:g.C*plane]
+	padImage(g, x, src, hp, wp)
+	return src, plane, wp, scratch[g.C*plane:]
+}
+
 func (g *ConvGeom) shiftedScratch() int {
 	hp, wp, copyX := g.shiftedGeom()
 	n := 0
@@ -149,14 +164,7 @@ func (g *ConvGeom) shiftedScratch() int {
 }
 
 func convShifted[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T) {
-	hp, wp, copyX := g.shiftedGeom()
-	src, plane := x, g.H*g.W
-	if copyX {
-		plane = hp * wp
-		src = scratch[:g.C*plane]
-		scratch = scratch[g.C*plane:]
-		padImage(g, x, src, hp, wp)
-	}
+	src, plane, wp, scratch := paddedSource(g, x, scratch)
 	out, ldc := y, g.P() // wide rows are the output rows when wp == oW
 	if wp != g.OW {
 		ldc = g.OH * wp
@@ -246,14 +254,7 @@ func maxPool2Planes[T Float](x, y []T, planes, h, w, ldr, ldp int) {
 
 // convImplicit is ConvImplicit; with pool set it is ConvImagePool2's.
 func convImplicit[T Float](g *ConvGeom, x, w, bias, y []T, relu bool, scratch []T, packed []float32, pool bool) {
-	hp, wp, copyX := g.shiftedGeom()
-	src, plane := x, g.H*g.W
-	if copyX {
-		plane = hp * wp
-		src = scratch[:g.C*plane]
-		scratch = scratch[g.C*plane:]
-		padImage(g, x, src, hp, wp)
-	}
+	src, plane, wp, scratch := paddedSource(g, x, scratch)
 	out, ldc := y, g.P()
 	if wp != g.OW || pool {
 		ldc = g.OH * wp

@@ -60,11 +60,7 @@ func gemmNNRowsGo[T Float](m, n, k int, a []T, lda int, b []T, rows []int, c []T
 			}
 		}
 		if relu {
-			for j, v := range crow {
-				if v < 0 {
-					crow[j] = 0
-				}
-			}
+			nnRelu(crow)
 		}
 	}
 }

@@ -153,8 +153,7 @@ func nnRelu[T Float](crow []T) {
 // (one batch trained over and over). Each one meets a whole weight row of
 // 11,520 in the input gradient, so the two dense gradient products, an eighth
 // of the flops, took 60% of that benchmark's generic step. The vector paths get the
-// same from MXCSR's FTZ and DAZ bits (AVX2) or do not need it (AVX-512, whose
-// results stay as they were); TensorFlow and oneDNN train with FTZ/DAZ on. A
+// same from MXCSR's FTZ and DAZ bits, set by their GEMM kernels; TensorFlow and oneDNN train with FTZ/DAZ on. A
 // dropped value changes a sum by less than 2^-102 times its B value: below
 // float32's resolution of any sum of magnitude 2^-78 or more.
 func flushBelow[T Float]() T {

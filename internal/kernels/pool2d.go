@@ -77,19 +77,7 @@ func pool2DPlane(g *PoolGeom, x, y []float32) {
 		g.PT == 0 && g.PL == 0 && 2*g.OH <= g.H && 2*g.OW <= g.W {
 		// The common 2x2 stride-2 max pool without padding: every window is
 		// inside the input.
-		if g.OH > 0 && g.OW > 0 && vector() {
-			if maxPool2Vector(x, y, g.OW, g.OH, W) {
-				return
-			}
-		}
-		for oy := range g.OH {
-			r0 := x[2*oy*W : 2*oy*W+2*g.OW]
-			r1 := x[(2*oy+1)*W : (2*oy+1)*W+2*g.OW]
-			row := y[oy*g.OW : (oy+1)*g.OW]
-			for ox := range row {
-				row[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
-			}
-		}
+		maxPool2Planes(x, y, 1, 2*g.OH, 2*g.OW, W, 0)
 		return
 	}
 	for oy := range g.OH {
