@@ -97,6 +97,17 @@ func gemmNN32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 // rows non-nil, B row p is b[rows[p]:] (GemmNNRows) and ldb is unused. With
 // pre non-nil, A comes packed already (packA's m*k values) and a is unused.
 func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, rows []int, pre []float32, c []float32, ldc int, acc bool, bias []float32, relu bool) {
+	if pre != nil || m == 1 { // nothing to pack: no panel to clear (8 KiB)
+		gemmNNPanels(avx2, m, n, k, a, lda, b, ldb, rows, pre, c, ldc, acc, bias, relu, nil)
+		return
+	}
+	var stack [nnPanel]float32
+	gemmNNPanels(avx2, m, n, k, a, lda, b, ldb, rows, pre, c, ldc, acc, bias, relu, stack[:])
+}
+
+// gemmNNPanels is gemmNNPacked with the panel buffer (nnPanel values, or nil
+// when A needs no packing) given.
+func gemmNNPanels(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb int, rows []int, pre []float32, c []float32, ldc int, acc bool, bias []float32, relu bool, panel []float32) {
 	if k == 0 {
 		gemmNNGo(m, n, k, a, lda, b, ldb, c, ldc, acc, bias, relu)
 		return
@@ -123,7 +134,6 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 	if relu {
 		flags |= flagRelu
 	}
-	var stack [nnPanel]float32
 	blocks := nnBlocks(avx2, m)
 	off := 0 // of the next panel in pre
 	for bi := range blocks {
@@ -152,8 +162,8 @@ func gemmNNPacked(avx2 bool, m, n, k int, a []float32, lda int, b []float32, ldb
 			case mr == 1:
 				ap = &a[i0*lda+k0] // one row is its own packing
 			default:
-				packPanel(stack[:], a, lda, i0, mr, k0, k1)
-				ap = &stack[0]
+				packPanel(panel, a, lda, i0, mr, k0, k1)
+				ap = &panel[0]
 			}
 			off += (k1 - k0) * mr
 			switch {
