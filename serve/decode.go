@@ -534,11 +534,19 @@ func (d *jsonDecoder) parameters(p *parameters, field string) error {
 		if err != nil {
 			return err
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
 		var v any
-		if err := dec.Decode(&v); err != nil {
-			return err
+		switch s := string(raw); {
+		case len(raw) > 0 && jsonNumberLen(raw) == len(raw): // binary_data_size, classification
+			v = json.Number(s)
+		case s == "true", s == "false": // binary_data
+			v = s == "true"
+		case s == "null":
+		default:
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return err
+			}
 		}
 		(*p)[string(key)] = v
 		return nil

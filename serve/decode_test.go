@@ -88,6 +88,7 @@ var decodeCases = []string{
 	"{\"id\": \"caf\xc3\xa9\"}", "{\"id\": \"\xff\"}", "{\"id\": \"a\nb\"}", "{\"id\": \"a\x00\"}",
 	`{"\u0069d": "a"}`, "{\"\xe2\x84\xaaey\": 1}", `{"ſd": 1}`, `{"unknown": {"a": [1, {"b": null}]}, "id": "x"}`,
 	`{"parameters": {"binary_data_output": true, "n": 1.5e3, "s": "x", "z": null, "a": [1, "b"], "o": {"k": -0}}}`,
+	`{"parameters": {"f": false, "m": -0, "e": 1E2, "t": true, "x": tru, "y": 01}}`, `{"parameters": {"binary_data_size": 3136}}`,
 	`{"parameters": null}`, `{"parameters": {"a": 1}, "parameters": {"b": 2}}`, `{"parameters": []}`, `{"parameters": {"a": }}`,
 	`{"inputs": null}`, `{"inputs": []}`, `{"inputs": [null]}`, `{"inputs": [1]}`, `{"inputs": {}}`,
 	`{"inputs": [{"name": "image", "shape": [1, 1, 28, 28], "datatype": "FP32", "data": [0, 1.5, -2e-3]}]}`,

@@ -59,7 +59,11 @@ func appendOutput(b []byte, o *responseOutput) ([]byte, error) {
 	}
 	b = append(b, `,"datatype":`...)
 	b = appendString(b, o.Datatype)
-	if len(o.Parameters) > 0 {
+	if n, ok := o.Parameters["binary_data_size"].(int); ok && len(o.Parameters) == 1 {
+		b = append(b, `,"parameters":{"binary_data_size":`...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '}')
+	} else if len(o.Parameters) > 0 {
 		p, err := json.Marshal(o.Parameters)
 		if err != nil {
 			return nil, err
